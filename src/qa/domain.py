@@ -3,7 +3,7 @@ regions and places, with their aliases (data/domain.tsv)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 
 
@@ -23,9 +23,14 @@ class Entity:
 class Domain:
     entities: tuple[Entity, ...]
 
-    @property
+    @cached_property
     def by_name(self) -> dict[str, Entity]:
-        return _index_names(self)
+        """Every name and alias → its entity (built once; hashing the domain per call was slow)."""
+        return {name: entity for entity in self.entities for name in entity.names}
+
+    @cached_property
+    def _names_longest_first(self) -> list[str]:
+        return sorted(self.by_name, key=len, reverse=True)
 
     def canonical(self, name: str) -> str:
         """The canonical form of a name or alias; unknown names come back unchanged."""
@@ -45,7 +50,7 @@ class Domain:
     def split_run(self, run: str) -> list[str]:
         """Split names that run together without separators (a signature block)
         into canonical names by greedy longest match; unknown text is dropped."""
-        names = sorted(self.by_name, key=len, reverse=True)
+        names = self._names_longest_first
         found, i = [], 0
         while i < len(run):
             match = next((n for n in names if run.startswith(n, i)), None)
@@ -55,11 +60,6 @@ class Domain:
             else:
                 i += 1
         return found
-
-
-@cache
-def _index_names(domain: Domain) -> dict[str, Entity]:
-    return {name: entity for entity in domain.entities for name in entity.names}
 
 
 @cache

@@ -107,6 +107,7 @@ class Answer:
     backend: str = "extractive"
     notices: tuple[str, ...] = ()  # user-visible notes, e.g. "LLM failed; extractive answer used"
     dropped_citations: tuple[str, ...] = ()
+    standalone_question: str = ""  # a follow-up as understood, e.g. 那西藏呢？ → 西藏的盐湖产业有什么措施？
     timings_ms: dict = field(default_factory=dict, compare=False, hash=False)
 
     def to_json(self) -> dict:
@@ -120,5 +121,6 @@ class Answer:
             "related": [c.to_json() for c in self.related],
             "notices": list(self.notices),
             "dropped_citations": list(self.dropped_citations),
+            "standalone_question": self.standalone_question or None,
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
         }
