@@ -46,3 +46,25 @@ def _socket_guard(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", _guarded(_real_connect))
     monkeypatch.setattr(socket.socket, "connect_ex", _guarded(_real_connect_ex))
     yield
+
+
+REPO = __import__("pathlib").Path(__file__).resolve().parent.parent
+PLAN_FILE = REPO / "corpus" / "east-west-plan-2022.txt"
+
+
+@pytest.fixture(scope="session")
+def plan_index_dir(tmp_path_factory):
+    """One index of the real plan, built once per test session (embedding takes seconds)."""
+    from qa import Assistant, Settings
+
+    index_dir = tmp_path_factory.mktemp("plan-index")
+    Assistant(Settings.load({"index_dir": index_dir, "corpus_dir": REPO / "corpus"})).ingest()
+    return index_dir
+
+
+@pytest.fixture(scope="session")
+def plan_assistant(plan_index_dir):
+    """An Assistant over the real plan, offline backend, shared by read-only tests."""
+    from qa import Assistant, Settings
+
+    return Assistant(Settings.load({"index_dir": plan_index_dir, "corpus_dir": REPO / "corpus"}), auto_build=False)

@@ -20,6 +20,8 @@ from .embed import Embedder, make_embedder
 from .errors import IndexUnavailable, UnknownLabel
 from .index import IngestReport, LoadedIndex, has_index, ingest, open_index
 from .llm import LLMAnswerer
+from .owners import OrgEntry, ResponsibilityMap, WhoResult, build_responsibility_map, org_report, who
+from .owners_ask import answer_ownership, is_ownership_question
 from .question import Question, read_question
 from .retrieve import HybridRetriever
 from .segment import Segmenter
@@ -27,6 +29,7 @@ from .settings import Settings
 from .types import Answer, Clause, Document, Hit
 
 TokenSink = Callable[[str], None]
+WHO_SCORE_RATIO = 0.8
 
 
 class Assistant:
@@ -82,7 +85,7 @@ class Assistant:
             report = ingest(self.settings, paths or [self.settings.corpus_dir], self.embedder,
                             self.segmenter, self._progress)
             self._index = None
-            for name in ("retriever", "extractive"):
+            for name in ("retriever", "extractive", "responsibility_map"):
                 self.__dict__.pop(name, None)
             return report
 
@@ -146,7 +149,30 @@ class Assistant:
         return self.llm.answer(asked.search_text, hits, on_token=on_token)
 
     def _answer_offline(self, asked: Question, hits: list[Hit]) -> Answer:
+        if not asked.manipulation and is_ownership_question(asked.search_text):
+            owned = answer_ownership(asked.search_text, self.responsibility_map, hits, self.segmenter)
+            if owned is not None:
+                return replace(owned, question=asked.text)
         return self.extractive.answer(asked, hits)
+
+    # --- ministries and their roles --------------------------------------------
+
+    @cached_property
+    def responsibility_map(self) -> ResponsibilityMap:
+        return build_responsibility_map(list(self.documents), list(self.clauses), self.segmenter)
+
+    def who(self, query: str) -> WhoResult:
+        """Which organisations own the measures matching `query`, named and inherited.
+
+        Only the measures that match about as well as the best one are shown:
+        the fifth-best clause for 盐湖产业 is not a 盐湖 measure."""
+        hits = self.search(query)
+        close = [h for h in hits if h.score >= WHO_SCORE_RATIO * hits[0].score] if hits else []
+        return who(query, self.responsibility_map, close)
+
+    def orgs(self, org: str | None = None) -> list[OrgEntry]:
+        """Every organisation (or one, aliases accepted) with the clauses naming it and its roles."""
+        return org_report(self.responsibility_map, org)
 
     @cached_property
     def llm(self) -> LLMAnswerer:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .assistant import Assistant
 from .errors import QAError
+from .owners import format_orgs, format_who, orgs_to_csv, orgs_to_json, who_to_json
 from .settings import Settings
 from .types import Answer
 
@@ -53,9 +54,12 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", help="提问（“-” 表示从标准输入逐行读取问题）")
     p.add_argument("question")
     p.add_argument("--json", action="store_true", help="输出 JSON（每个问题一行）")
-    p.add_argument("--doc", help="只在这份文档中检索")
-    p.add_argument("--top-k", type=int)
+    _answer_flags(p)
     p.set_defaults(run=_ask)
+
+    p = sub.add_parser("chat", help="多轮对话（输入 /clear 清空上下文，/quit 退出）")
+    _answer_flags(p)
+    p.set_defaults(run=_chat)
 
     p = sub.add_parser("show", help="显示一个条款，如 qa show 二（三）2")
     p.add_argument("label")
@@ -63,10 +67,28 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_show)
 
+    p = sub.add_parser("who", help="某项措施归哪些部门负责，如 qa who 盐湖产业")
+    p.add_argument("query")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_who)
+
+    p = sub.add_parser("orgs", help="方案中出现的单位及其角色")
+    p.add_argument("--org", help="只看这个单位（可用简称，如 工信部）")
+    output = p.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true")
+    output.add_argument("--csv", action="store_true", help="输出 CSV（UTF-8 带 BOM，Excel 可直接打开）")
+    p.set_defaults(run=_orgs)
+
     p = sub.add_parser("docs", help="列出已索引的文档和条款")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_docs)
     return parser
+
+
+def _answer_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--doc", help="只在这份文档中检索")
+    p.add_argument("--top-k", type=int)
+    p.add_argument("--backend", choices=["extractive", "llm"], help="回答方式（默认：配置了大模型则用 llm）")
 
 
 def _overrides(args: argparse.Namespace) -> dict:
@@ -89,8 +111,11 @@ def _ingest(assistant: Assistant, args) -> int:
 def _ask(assistant: Assistant, args) -> int:
     if args.question == "-":
         return _ask_stream(assistant, args)
-    answer = assistant.ask(args.question, doc_id=args.doc, top_k=args.top_k)
-    print(json.dumps(answer.to_json(), ensure_ascii=False) if args.json else format_answer(answer))
+    if args.json:
+        answer = assistant.ask(args.question, doc_id=args.doc, top_k=args.top_k, backend=args.backend)
+        print(json.dumps(answer.to_json(), ensure_ascii=False))
+        return 0
+    _print_streamed(assistant, args.question, args)
     return 0
 
 
@@ -101,7 +126,7 @@ def _ask_stream(assistant: Assistant, args) -> int:
         if not line.strip():
             continue
         try:
-            answer = assistant.ask(line, doc_id=args.doc, top_k=args.top_k)
+            answer = assistant.ask(line, doc_id=args.doc, top_k=args.top_k, backend=args.backend)
             out = answer.to_json() if args.json else format_answer(answer)
         except QAError as error:
             status = error.exit_code
@@ -110,15 +135,62 @@ def _ask_stream(assistant: Assistant, args) -> int:
     return status
 
 
-def format_answer(answer: Answer) -> str:
-    """Readable terminal form: the answer, then the sources it cites."""
-    lines = [answer.text]
-    for notice in answer.notices:
-        lines.insert(0, f"〔提示〕{notice}")
+def _print_streamed(assistant: Assistant, question: str, args, history: list[str] | None = None) -> Answer:
+    """Stream an answer to the terminal; print the verified answer if it differs from the stream."""
+    streamed: list[str] = []
+
+    def on_token(token: str) -> None:
+        streamed.append(token)
+        print(token, end="", flush=True)
+
+    answer = assistant.ask(question, history=history, doc_id=args.doc, top_k=args.top_k,
+                           backend=args.backend, on_token=on_token)
+    if "".join(streamed) != answer.text:
+        print("\n\n—— 核验后的回答 ——")
+        print(format_answer(answer))
+    else:
+        print("\n" + format_answer(answer, with_text=False))
+    return answer
+
+
+def _chat(assistant: Assistant, args) -> int:
+    """A REPL: each answer's standalone question joins the history for follow-ups."""
+    print("请输入问题（/clear 清空上下文，/quit 退出）。")
+    history: list[str] = []
+    while True:
+        try:
+            line = input("\n问> ").strip()
+        except EOFError:
+            print()
+            return 0
+        if line in ("/quit", "/exit", "/q"):
+            return 0
+        if line == "/clear":
+            history.clear()
+            print("上下文已清空。")
+            continue
+        if not line:
+            continue
+        try:
+            answer = _print_streamed(assistant, line, args, history)
+        except QAError as error:
+            print(f"错误：{error}")
+            continue
+        history.append(answer.standalone_question or answer.question)
+
+
+def format_answer(answer: Answer, with_text: bool = True) -> str:
+    """Readable terminal form: notices, the answer, then the sources it cites."""
+    lines = [f"〔提示〕{notice}" for notice in answer.notices]
+    if answer.standalone_question:
+        lines.append(f"〔理解为〕{answer.standalone_question}")
+    if with_text:
+        lines.append(answer.text)
     if answer.citations:
         lines.append("\n出处：")
         for c in answer.citations:
             lines.append(f"  ［{c.clause_label}］《{c.doc_title}》 {' › '.join(c.heading_path)}")
+    lines.append(f"（回答方式：{'大模型' if answer.backend == 'llm' else '离线摘录'}）")
     return "\n".join(lines)
 
 
@@ -130,6 +202,23 @@ def _show(assistant: Assistant, args) -> int:
                           "end": clause.end}, ensure_ascii=False))
     else:
         print(f"［{clause.clause_label}］《{clause.doc_title}》\n{clause.path_text}\n\n{clause.text}")
+    return 0
+
+
+def _who(assistant: Assistant, args) -> int:
+    result = assistant.who(args.query)
+    print(json.dumps(who_to_json(result), ensure_ascii=False) if args.json else format_who(result))
+    return 0
+
+
+def _orgs(assistant: Assistant, args) -> int:
+    entries = assistant.orgs(args.org)
+    if args.csv:
+        sys.stdout.write(orgs_to_csv(entries))
+    elif args.json:
+        print(json.dumps(orgs_to_json(entries), ensure_ascii=False))
+    else:
+        print(format_orgs(entries))
     return 0
 
 
