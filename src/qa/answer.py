@@ -35,6 +35,7 @@ class Evidence:
 
     coverage: float  # share of the question's IDF weight found in the best clause
     missing: tuple[str, ...]  # places, organisations, years or specifics absent from the documents
+    elsewhere: tuple[str, ...]  # places the documents name, but not in the best clause
 
 
 class ExtractiveAnswerer:
@@ -57,6 +58,7 @@ class ExtractiveAnswerer:
         self._idf = {t: math.log((n + 1) / (d + 0.5)) for t, d in df.items()}
         self._unseen_idf = math.log((n + 1) / 0.5)
         self._clause_terms = {c.key: terms for c, terms in zip(clauses, term_sets)}
+        self._texts = {c.key: text for c, text in zip(clauses, search_texts)}
         # Whole-word entities (jieba's plain cut): 财政部门 must not count as a mention of 财政部.
         self._corpus_entities = {e for text in search_texts for e in segmenter.entities_in(text)}
 
@@ -71,6 +73,8 @@ class ExtractiveAnswerer:
         evidence = self.evidence(question.search_text, hits, weights)
         if evidence.missing:
             return self.refuse(asked, hits, f"文件中未提及“{'、'.join(evidence.missing)}”。")
+        if evidence.elsewhere:
+            return self.refuse(asked, hits, f"文件中没有把这一内容与“{'、'.join(evidence.elsewhere)}”联系起来的条款。")
         if evidence.coverage < self.min_coverage:
             return self.refuse(asked, hits, "检索到的条款与问题的关键内容不符。")
         picked = self._pick(question.search_text, hits, weights, evidence)
@@ -100,7 +104,12 @@ class ExtractiveAnswerer:
         missing = [name for name in named if name not in self._corpus_entities]
         missing += [m.group() + "年" for m in _YEAR.finditer(question) if m.group() not in self._corpus_text]
         missing += [m.group() for m in _SPECIFICS.finditer(question) if m.group() not in self._corpus_text]
-        return Evidence(coverage, tuple(dict.fromkeys(missing)))
+        # A question about one region must not be answered with another region's measure.
+        best_text = self._texts[hits[0].clause.key]
+        domain = self._segmenter.domain
+        elsewhere = [name for name in named if name not in missing and domain.by_name[name].kind in ("region", "place")
+                     and not any(alias in best_text for alias in domain.by_name[name].names)]
+        return Evidence(coverage, tuple(dict.fromkeys(missing)), tuple(elsewhere))
 
     # --- sentence selection ------------------------------------------------
 

@@ -15,6 +15,7 @@ from .assistant import Assistant
 from .errors import QAError
 from .owners import format_orgs, format_who, orgs_to_csv, orgs_to_json, who_to_json
 from .settings import Settings
+from .ui_cli import add_ui_command
 from .types import Answer
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
@@ -82,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("docs", help="列出已索引的文档和条款")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_docs)
+    add_ui_command(sub)
     return parser
 
 

@@ -119,7 +119,7 @@ def ingest(settings: Settings, paths: list[Path], embedder: Embedder, segmenter:
     params = _params(settings, embedder)
     doc_hashes = {doc.doc_id: _sha(doc.text) for doc in documents}
     current = _current_build_dir(settings.index_dir)
-    old_manifest = _read_manifest(current) if current else None
+    old_manifest = _read_manifest(current) if current and _opens(settings, current) else None
     if old_manifest and old_manifest.get("documents") == doc_hashes and old_manifest.get("params") == params:
         return IngestReport("unchanged", current.name, len(documents), len(clauses), 0, 0,
                             loaded.skipped, time.perf_counter() - started)
@@ -151,6 +151,14 @@ def ingest(settings: Settings, paths: list[Path], embedder: Embedder, segmenter:
         _drop_build(settings, current)
     return IngestReport("built", name, len(documents), len(clauses), len(clauses) - reused, reused,
                         loaded.skipped, time.perf_counter() - started)
+
+
+def _opens(settings: Settings, build_dir: Path) -> bool:
+    try:
+        open_index(settings, build_dir)
+    except IndexUnavailable:
+        return False  # a damaged build is rebuilt, never reported as "unchanged"
+    return True
 
 
 def _vectors_for(texts: list[str], embedder: Embedder, previous: Path | None,

@@ -196,11 +196,11 @@ def clean_text(raw: str) -> str:
 
 def _keep_full_text(text: str) -> str:
     """A scraped page shows garbled preview fragments before the full text and
-    site furniture after it, while the full text itself sits on one long line.
-    When one line holds most of the text, that line is the document."""
-    lines = text.split("\n")
-    longest = max(lines, key=len)
-    return longest if len(longest) > 0.5 * len(text) else text
+    site furniture after it, while the full text itself sits on one long line
+    with its page markers. When such a line holds most of the text, it is the document."""
+    longest = max(text.split("\n"), key=len)
+    is_page_body = len(_PAGE_MARKER.findall(longest)) >= 2 and len(longest) > 0.5 * len(text)
+    return longest if is_page_body else text
 
 
 def _to_full_width(text: str) -> str:

@@ -69,13 +69,12 @@ def cn_number(text: str) -> int:
 def parse_clauses(doc: Document) -> list[Clause]:
     """All clauses of `doc` that carry body text, in document order."""
     text = doc.text
-    body_start = len(doc.title) if doc.kind == "plan" and text.startswith(doc.title) else 0
+    # A title line is metadata, not a clause; the notice's title is kept, since people quote it.
+    body_start = len(doc.title) if doc.kind != "notice" and doc.title and text.startswith(doc.title) else 0
     headings = _find_headings(text, body_start)
     clauses: list[Clause] = []
     first = headings[0].start if headings else len(text)
     preamble_label = "通知" if doc.kind == "notice" else "前言"
-    if doc.kind == "notice":
-        body_start = 0  # the notice's title is part of what people quote
     _add_clause(clauses, doc, preamble_label, (preamble_label,), body_start, first, has_heading=False)
     _emit(clauses, doc, _tree(headings), (), (), len(text))
     return _unique_labels(clauses)
@@ -84,30 +83,33 @@ def parse_clauses(doc: Document) -> list[Clause]:
 def _find_headings(text: str, start: int) -> list[_Heading]:
     """Scan left to right; accept a marker only at a sentence start and in sequence."""
     found: list[_Heading] = []
-    expected: dict[int, int] = {}  # rank → next number expected under the current parent
+    # Next number expected per level under the current parent. Articles (第X条)
+    # are numbered through the whole document, so chapters do not reset them.
+    expected: dict[int | str, int] = {}
     pos = start
     while pos < len(text):
-        match = _next_marker(text, pos, found, expected)
-        if match is None:
+        heading = _next_marker(text, pos, found, expected)
+        if heading is None:
             break
-        heading = match
-        # A new heading resets numbering of every rank below it.
-        for rank in list(expected):
-            if rank > heading.rank:
-                del expected[rank]
-        expected[heading.rank] = heading.number + 1
+        for key in [k for k in expected if isinstance(k, int) and k > heading.rank]:
+            del expected[key]
+        expected[_sequence_key(heading.kind, heading.rank)] = heading.number + 1
         found.append(heading)
         pos = heading.title_end
     return found
 
 
-def _next_marker(text: str, pos: int, found: list[_Heading], expected: dict[int, int]) -> _Heading | None:
+def _sequence_key(kind: str, rank: int) -> int | str:
+    return kind if kind == "article" else rank
+
+
+def _next_marker(text: str, pos: int, found: list[_Heading], expected: dict) -> _Heading | None:
     candidates = []
     for kind, rank, pattern in _MARKERS:
         for m in pattern.finditer(text, pos):
             if not _at_sentence_start(text, m.start(), found):
                 continue
-            if cn_number(m.group(1)) != expected.get(rank, 1):
+            if cn_number(m.group(1)) != expected.get(_sequence_key(kind, rank), 1):
                 continue
             candidates.append((m.start(), rank, kind, m))
             break
@@ -115,8 +117,10 @@ def _next_marker(text: str, pos: int, found: list[_Heading], expected: dict[int,
         return None
     start, rank, kind, m = min(candidates, key=lambda c: (c[0], c[1]))
     title_end = _title_end(text, m.end(), rank)
-    return _Heading(kind, rank, cn_number(m.group(1)), m.group(0), text[start:title_end].rstrip("。"),
-                    start, title_end)
+    title = text[start:title_end].strip().rstrip("。；！？")
+    if kind == "article":
+        title_end = m.end()  # an article has no title: its first sentence is already its content
+    return _Heading(kind, rank, cn_number(m.group(1)), m.group(0), title, start, title_end)
 
 
 def _at_sentence_start(text: str, index: int, found: list[_Heading]) -> bool:
@@ -161,19 +165,22 @@ def _emit(clauses, doc, nodes, label_parts, path, parent_end) -> None:
         parts = (node.label_part,) if node.kind == "article" else (*label_parts, node.label_part)
         node_path = (*path, node.title)
         body_end = node.children[0].start if node.children else end
+        # A leaf is a clause even when it is one sentence (（1）联合攻关。);
+        # a heading over sub-headings is one only when it has text of its own.
         _add_clause(clauses, doc, "".join(parts), node_path, node.start, body_end,
-                    has_heading=True, title_end=node.title_end)
+                    has_heading=bool(node.children), title_end=node.title_end)
         _emit(clauses, doc, node.children, parts, node_path, end)
 
 
 def _add_clause(clauses, doc, label, path, start, end, has_heading, title_end=None) -> None:
-    """Add a clause for text[start:end] if it holds body text beyond its heading."""
+    """Add a clause for text[start:end]; with `has_heading`, only if it holds
+    body text beyond its heading line."""
     raw = doc.text[start:end]
     stripped = raw.strip()
     if not stripped:
         return
     if has_heading and not doc.text[title_end:end].strip(" \n。"):
-        return  # a heading with only sub-headings under it
+        return
     start += len(raw) - len(raw.lstrip())
     clauses.append(Clause(doc.doc_id, label, tuple(path), stripped, start, start + len(stripped), doc.title))
 

@@ -1,0 +1,109 @@
+"""The `qa` command: machine output contract, readable output, and bad input."""
+import io
+import json
+
+import pytest
+
+from qa.cli import main
+
+
+@pytest.fixture
+def qa(plan_index_dir, capsys, monkeypatch):
+    """Run `qa ARGS…` in-process against the shared plan index; returns (exit code, stdout, stderr)."""
+    monkeypatch.setenv("QA_INDEX_DIR", str(plan_index_dir))
+
+    def run(*args, stdin: str | None = None):
+        if stdin is not None:
+            monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def test_ask_json_contract(qa):
+    code, out, _ = qa("ask", "--json", "如何打造世界级盐湖产业基地？")
+    assert code == 0
+    data = json.loads(out)
+    assert {"question", "answer", "refused", "backend", "citations", "timings_ms"} <= set(data)
+    assert data["question"] == "如何打造世界级盐湖产业基地？" and data["refused"] is False
+    assert data["backend"] == "extractive"
+    citation = data["citations"][0]
+    assert set(citation) == {"doc", "doc_title", "label", "path", "text", "quote", "score"}
+    assert citation["label"] == "二（三）2" and citation["doc"] == "east-west-plan-2022-plan"
+    assert citation["doc_title"] == "“十四五”东西部科技合作实施方案"
+    assert citation["path"].endswith("2.打造世界级盐湖产业基地")
+    assert citation["quote"] in citation["text"] and citation["text"].startswith("2.打造世界级盐湖产业基地。")
+    assert data["timings_ms"]["total_ms"] > 0
+
+
+def test_ask_json_reads_one_question_per_line(qa):
+    code, out, _ = qa("ask", "--json", "-", stdin="如何打造世界级盐湖产业基地？\n\n方案对广西有什么支持？\n   \n")
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and len(lines) == 2
+    assert lines[0]["citations"][0]["label"] == "二（三）2"
+    assert lines[1]["refused"] is True and lines[1]["citations"] == []
+
+
+def test_ask_readable_output_lists_sources(qa):
+    code, out, _ = qa("ask", "绩效评估委托给哪个单位？")
+    assert code == 0 and "中国农村技术开发中心" in out and "出处：" in out and "［三（三）］" in out
+
+
+def test_show_prints_the_salt_lake_clause(qa):
+    code, out, _ = qa("show", "二（三）2")
+    assert code == 0 and "盐湖" in out and "二、重点任务 › （三）" in out
+    code_half, out_half, _ = qa("show", "二(三)2")
+    assert code_half == 0 and out_half == out
+
+
+def test_show_json_offsets(qa):
+    _, out, _ = qa("show", "--json", "三（三）")
+    data = json.loads(out)
+    assert data["label"] == "三（三）" and "委托中国农村技术开发中心" in data["text"]
+    assert data["end"] - data["start"] == len(data["text"])
+
+
+def test_docs_lists_both_documents(qa):
+    code, out, _ = qa("docs", "--json")
+    docs = json.loads(out)
+    assert code == 0 and [d["doc"] for d in docs] == ["east-west-plan-2022-notice", "east-west-plan-2022-plan"]
+    assert docs[1]["clauses"][:3] == ["前言", "一", "二（一）1"] and docs[0]["doc_number"] == "国科发区〔2022〕25号"
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (("ask", ""), 2, "不能为空"),
+    (("ask", "   "), 2, "不能为空"),
+    (("ask", "问" * 2001), 2, "过长"),
+    (("show", "二（九）9"), 3, "没有编号为 二（九）9 的条款"),
+    (("show", "二（三）2", "--doc", "no-such-doc"), 3, "没有这份文档"),
+    (("orgs", "--org", "财政部"), 3, "文件中未提及该单位"),
+])
+def test_bad_input_gets_a_message_and_nonzero_exit(qa, args, code, message):
+    exit_code, out, err = qa(*args)
+    assert exit_code == code and message in err and "Traceback" not in err + out
+
+
+def test_empty_corpus_folder(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    code = main(["--index-dir", str(tmp_path / "index"), "ingest", str(tmp_path / "empty")])
+    err = capsys.readouterr().err
+    assert code == 4 and "没有可读取的文档" in err and "Traceback" not in err
+
+
+def test_corrupt_index_message(tmp_path, capsys):
+    (tmp_path / "index" / "builds" / "x").mkdir(parents=True)
+    (tmp_path / "index" / "CURRENT").write_text("x\n")
+    code = main(["--index-dir", str(tmp_path / "index"), "ask", "盐湖"])
+    err = capsys.readouterr().err
+    assert code == 5 and "qa ingest" in err and "Traceback" not in err
+
+
+def test_who_and_orgs_outputs(qa):
+    code, out, _ = qa("who", "--json", "盐湖产业")
+    data = json.loads(out)
+    assert code == 0 and data["measures"][0]["label"] == "二（三）2"
+    assert {i["label"] for i in data["inherited"]} == {"三（一）", "三（二）", "三（三）"}
+    code, out, _ = qa("orgs", "--csv", "--org", "工信部")
+    assert code == 0 and out.startswith("\ufeff") and "工业和信息化部" in out

