@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .assistant import Assistant
 from .errors import QAError
+from .evaluate_cli import add_eval_command
 from .owners import format_orgs, format_who, orgs_to_csv, orgs_to_json, who_to_json
 from .settings import Settings
 from .ui_cli import add_ui_command
@@ -83,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("docs", help="列出已索引的文档和条款")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_docs)
+    add_eval_command(sub)
     add_ui_command(sub)
     return parser
 
