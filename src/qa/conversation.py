@@ -22,6 +22,7 @@ PRONOUNS = frozenset(
 # Openers of an elliptic follow-up: 那西藏呢 / 那么教育部呢 / 还有内蒙古呢.
 _OPENERS = ("那么", "那在", "那对", "那", "还有", "至于", "对于", "另外", "而")
 _ELLIPTIC_MAX = 16  # a 「…呢」 question longer than this usually states its own topic
+_WHOLE_DOCUMENT = re.compile(r"^(本|这份|该)?(方案|文件|通知|实施方案)")
 # The question part of a question: from its first interrogative word to the end.
 _TAIL = re.compile(r"(有什么|有哪些|有何|是什么|是哪些|是谁|由谁|由哪|谁来|谁负责|如何|怎么|怎样|何时|什么时候|多少|哪些|哪个|是否|能否|谁)[^，,。]*$")
 _LEADING_FILLER = re.compile(r"^(请问|我想知道|想了解|关于|文件中|方案中|方案里|方案对|文件对)+")
@@ -67,7 +68,16 @@ def is_followup(question: str, segmenter: Segmenter) -> bool:
     if any(t in PRONOUNS for t in tokens) and not _opener_only_pronoun(tokens):
         return True
     core = question.rstrip(_QUESTION_MARKS + " ")
-    return core.endswith("呢") and len(core) <= _ELLIPTIC_MAX
+    return (core.endswith("呢") and len(core) <= _ELLIPTIC_MAX) or _lacks_subject(core, segmenter)
+
+
+def _lacks_subject(core: str, segmenter: Segmenter) -> bool:
+    """「和哪些省市合作？」「要开发哪些清洁能源技术？」: short, naming no region,
+    organisation or programme, and not about the document as a whole — it
+    continues the previous question's subject."""
+    if len(core) > _ELLIPTIC_MAX or _WHOLE_DOCUMENT.match(core):
+        return False
+    return not segmenter.entities_in(core)
 
 
 def _opener_only_pronoun(tokens: list[str]) -> bool:
@@ -81,6 +91,9 @@ def _rewrite_by_rules(question: str, previous: str, segmenter: Segmenter) -> str
     pronoun_at = next((i for i, t in enumerate(tokens) if t in PRONOUNS and not (i == 0 and t == "那")), None)
     if pronoun_at is not None:
         return _replace_pronoun(tokens, pronoun_at, previous)
+    if not question.rstrip(_QUESTION_MARKS + " ").endswith("呢"):
+        subject, _ = _subject_and_tail(previous)
+        return f"{subject}{question}" if subject else f"{previous.rstrip(_QUESTION_MARKS)}；{question}"
     return _fill_ellipsis(question, previous, segmenter)
 
 

@@ -21,7 +21,8 @@ _ASKS_WHO = re.compile(
     r"(哪个|哪些|哪家|什么)(部门|单位|机构|部委|部|委)|由谁|谁(来|在|负责|牵头|组织|实施|落实|承担|协调|主管|管|评估|考核|出资|出钱)"
     r"|委托(给)?(了)?(谁|哪)|(牵头|负责|主管|责任)(单位|部门)|主体责任|职责|分工")
 # With an organisation named: 「国资委参与了什么」「工信部在方案里负责什么」.
-_ASKS_ROLE = re.compile(r"(负责|参与|承担|牵头|协调|做|干|作用|角色|职责|任务|出现|提到|涉及)了?(什么|哪些|啥|哪)"
+# 「临沧示范区要做什么」「提到了哪些园区」 ask what a measure says, not who owns it: no 做/提到/涉及 here.
+_ASKS_ROLE = re.compile(r"(负责|参与|承担|牵头|协调|作用|角色|职责|任务)了?(什么|哪些|啥|哪)"
                         r"|(作用|角色|职责|任务|分工)")
 # Words in a question that ask for one role in particular.
 _ROLE_WORDS = (
