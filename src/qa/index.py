@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import time
+import uuid
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
@@ -125,7 +126,8 @@ def ingest(settings: Settings, paths: list[Path], embedder: Embedder, segmenter:
                             loaded.skipped, time.perf_counter() - started)
 
     _remove_abandoned_builds(settings.index_dir, keep=current)
-    name = time.strftime("%Y%m%d-%H%M%S") + "-" + _sha(json.dumps(doc_hashes, sort_keys=True))[:8]
+    # Unique even for the same documents within one second: a rebuild never reuses the live folder.
+    name = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:8]
     build_dir = settings.index_dir / "builds" / name
     build_dir.mkdir(parents=True, exist_ok=False)
 
