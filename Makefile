@@ -11,7 +11,8 @@ export HF_HUB_OFFLINE := 1
 # The venv is rebuilt when the pins change.
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
+	@# This machine's pip config warns about every missing local index folder: keep the log, show it on failure.
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]' 2> $(VENV)/pip-install.log || { cat $(VENV)/pip-install.log; exit 1; }
 	touch $@
 
 install: $(BIN)/.installed

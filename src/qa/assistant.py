@@ -139,14 +139,14 @@ class Assistant:
         return read_question(rewritten, self.settings.max_question_chars + len(rewritten))
 
     def _answer(self, asked: Question, hits: list[Hit], backend: str, on_token: TokenSink | None) -> Answer:
-        if asked.manipulation or backend != "llm":
-            answer = self._answer_offline(asked, hits)
-            if backend == "llm" and not self.settings.llm_base_url:
-                answer = replace(answer, notices=("未配置大模型服务（QA_LLM_BASE_URL），以下为离线摘录答案。",))
-            if on_token:
-                on_token(answer.text)
-            return answer
-        return self.llm.answer(asked.search_text, hits, on_token=on_token)
+        if backend == "llm" and self.settings.llm_base_url and not asked.manipulation:
+            return self.llm.answer(asked.search_text, hits, on_token=on_token)
+        answer = self._answer_offline(asked, hits)
+        if backend == "llm" and not self.settings.llm_base_url:
+            answer = replace(answer, notices=("未配置大模型服务（QA_LLM_BASE_URL），以下为离线摘录答案。",))
+        if on_token:
+            on_token(answer.text)
+        return answer
 
     def _answer_offline(self, asked: Question, hits: list[Hit]) -> Answer:
         if not asked.manipulation and is_ownership_question(asked.search_text):
