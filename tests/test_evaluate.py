@@ -15,11 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from qa.evaluate import (DEFAULT_TOLERANCES, QUESTION_TYPES, AssistantPipeline, Baseline, EvalQuestion, EvalRun,
-                         Observation, QuestionResult, QuestionSetError, RunMetrics, baseline_from_run,
-                         citation_precision, compare_to_baseline, compute_metrics, evaluate, fact_present,
-                         hit_at, load_questions, match_facts, percentile, read_baseline, recall_at,
-                         reciprocal_rank, refusal_scores, score_question, strip_citation_markers, write_baseline)
+from qa.baseline import (DEFAULT_TOLERANCES, Baseline, baseline_from_run, compare_to_baseline, read_baseline,
+                         write_baseline)
+from qa.evaluate import (QUESTION_TYPES, AssistantPipeline, EvalQuestion, EvalRun, Observation, QuestionResult,
+                         QuestionSetError, RunMetrics, citation_precision, compute_metrics, evaluate, fact_present,
+                         hit_at, load_questions, match_facts, percentile, recall_at, reciprocal_rank, refusal_scores,
+                         score_question, strip_citation_markers)
 from qa.cli import main as qa_main
 from qa.evaluate_cli import ProgressBar, eval_settings
 from qa.naive import NaivePipeline, naive_answer_text, overlapping_labels

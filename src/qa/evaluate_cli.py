@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Sequence, TextIO
 
 from .errors import ConfigError
-from .evaluate import (METRICS, AssistantPipeline, Comparison, EvalRun, QuestionSetError, baseline_from_run,
-                       compare_to_baseline, evaluate, load_questions, read_baseline, write_baseline)
+from .baseline import Comparison, baseline_from_run, compare_to_baseline, read_baseline, write_baseline
+from .evaluate import METRICS, AssistantPipeline, EvalRun, QuestionSetError, evaluate, load_questions
 from .report import EvalReport, format_delta, format_value, write_reports
 from .settings import Settings
 

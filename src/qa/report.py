@@ -14,7 +14,8 @@ from html import escape
 from pathlib import Path
 from typing import Sequence
 
-from .evaluate import METRICS, Comparison, EvalRun, QuestionResult, percentile, run_to_json
+from .baseline import Comparison
+from .evaluate import METRICS, EvalRun, QuestionResult, percentile, run_to_json
 
 # The per-type chart's series: (metric or "pass_rate", legend, colour).
 _CHART_SERIES = (("hit@1", "hit@1", "#4e79a7"), ("key_fact_recall", "key-fact recall", "#f28e2b"),
