@@ -26,7 +26,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         index_dir = args.index_dir or Path(scratch) / "index"
-        command = [sys.executable, "-m", "qa.evaluate_cli", "--index-dir", str(index_dir), "--backend",
+        command = [sys.executable, "-m", "qa.cli", "--index-dir", str(index_dir), "eval", "--backend",
                    "extractive", "--out", str(Path(scratch) / "out"), "--baseline", str(Path(scratch) / "b.json"),
                    "--update-baseline", *args.extra]
         subprocess.run(command, check=True, capture_output=True)  # builds the index when missing
