@@ -51,10 +51,11 @@ def main() -> None:
         assistant.ask("预热")  # load models and index once
         single = [r for r in rows if not r.get("history")]
         answerable = [r for r in single if r["answerable"]]
-        first = top5 = 0
+        first = first_any = top5 = 0
         for row in answerable:
             labels = [h.clause.clause_label for h in assistant.search(row["question"], top_k=5, doc_id=row.get("doc"))]
             first += bool(labels) and labels[0] == row["expected_labels"][0]
+            first_any += bool(labels) and labels[0] in row["expected_labels"]
             top5 += row["expected_labels"][0] in labels
         latencies, refusal_ok = [], 0
         for row in single:
@@ -68,8 +69,10 @@ def main() -> None:
     print(f"cold `qa ask` end to end ({args.runs} runs): median {statistics.median(cold):.2f} s")
     print(f"warm answer latency over {len(single)} questions: p50 {statistics.median(latencies):.1f} ms, "
           f"p95 {quantiles[18]:.1f} ms")
-    print(f"right clause first: {first}/{len(answerable)} = {first / len(answerable):.1%}; "
-          f"in top 5: {top5}/{len(answerable)} = {top5 / len(answerable):.1%}")
+    n = len(answerable)
+    print(f"right clause first (the set's best label): {first}/{n} = {first / n:.1%}; "
+          f"(any expected label): {first_any}/{n} = {first_any / n:.1%}; "
+          f"best label in top 5: {top5}/{n} = {top5 / n:.1%}")
     print(f"refused exactly when unanswerable: {refusal_ok}/{len(single)} = {refusal_ok / len(single):.1%}")
 
 

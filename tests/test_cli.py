@@ -107,3 +107,11 @@ def test_who_and_orgs_outputs(qa):
     assert {i["label"] for i in data["inherited"]} == {"三（一）", "三（二）", "三（三）"}
     code, out, _ = qa("orgs", "--csv", "--org", "工信部")
     assert code == 0 and out.startswith("\ufeff") and "工业和信息化部" in out
+
+
+def test_find_lists_clauses_with_every_keyword(qa):
+    code, out, _ = qa("find", "--json", "中国农业科学院")
+    labels = [row["label"] for row in json.loads(out)]
+    assert code == 0 and sorted(labels) == ["二（一）2", "二（三）3", "二（二）2", "二（五）1"]
+    code, out, _ = qa("find", "盐湖", "火星基地")
+    assert code == 0 and "没有同时包含" in out

@@ -109,3 +109,21 @@ def test_bad_questions_are_clear_errors(plan_assistant, question, message):
     with pytest.raises(BadQuestion) as error:
         plan_assistant.ask(question)
     assert message in str(error.value)
+
+
+def test_keyword_search_needs_every_keyword_and_ranks_by_occurrences(plan_assistant):
+    hits = plan_assistant.find("盐湖")
+    assert [h.clause.clause_label for h in hits] == ["二（三）2"]
+    assert hits[0].score == plan_assistant.show("二（三）2").path_text.count("盐湖") + hits[0].clause.text.count("盐湖")
+    both = [h.clause.clause_label for h in plan_assistant.find("中国农业科学院，青海")]
+    assert both == ["二（三）3"]
+    assert plan_assistant.find(" ，  ") == []
+    by_count = [h.score for h in plan_assistant.find("合作")]
+    assert by_count == sorted(by_count, reverse=True) and len(by_count) > 10
+
+
+def test_search_terms_split_on_spaces_and_commas():
+    from qa.retrieve import search_terms
+
+    assert search_terms(" 盐湖，青海 盐湖、 ") == ["盐湖", "青海"]
+    assert search_terms("") == []

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs
 
+from qa.retrieve import keyword_search
 from qa.types import Answer, Citation, Clause, Document
 from qa_ui import format as fmt
 
@@ -120,11 +121,6 @@ def test_clause_panel_says_when_the_quote_is_not_in_the_clause():
 # --- search marks ----------------------------------------------------------------------
 
 
-def test_search_terms_split_on_spaces_and_commas():
-    assert fmt.search_terms(" 盐湖，青海 盐湖、 ") == ["盐湖", "青海"]
-    assert fmt.search_terms("") == []
-
-
 def test_mark_terms_escapes_first_and_never_matches_inside_entities():
     assert fmt.mark_terms("a<b & amp", ["amp", "<b"]) == "a<mark>&lt;b</mark> &amp; <mark>amp</mark>"
 
@@ -134,19 +130,9 @@ def test_mark_terms_prefers_longer_terms_and_ignores_case():
         "<mark>盐湖产业</mark>与<mark>盐湖</mark>，<mark>AI</mark>与<mark>ai</mark>")
 
 
-def test_keyword_search_needs_every_term_and_ranks_by_count():
-    a = clause("一", ("一、总体要求",), "推动盐湖发展。")
-    b = clause("二（三）2", SALT.heading_path, SALT_TEXT)
-    c = clause("三（一）", MECHANISM.heading_path, "科技部牵头。")
-    hits = fmt.keyword_search([a, b, c], "盐湖")
-    assert [(h.clause.clause_label, h.count) for h in hits] == [("二（三）2", 3), ("一", 1)]
-    assert [h.clause.clause_label for h in fmt.keyword_search([a, b, c], "盐湖 青海")] == ["二（三）2"]
-    assert fmt.keyword_search([a, b, c], "  ") == []
-
-
 def test_search_results_mark_hits_and_link_clauses():
     c = clause("三（一）", MECHANISM.heading_path, "科技部<牵头>协调。")
-    html = fmt.search_results_html(fmt.keyword_search([c], "协调"), "协调")
+    html = fmt.search_results_html(keyword_search([c], "协调"), "协调")
     assert html == (
         '<p class="qa-muted">共 1 个条款包含“协调”。</p><ol class="qa-hits"><li class="qa-hit">'
         f'{MECHANISM_LINK} <span class="qa-path">三、保障措施 › （一）健全<mark>协调</mark>推进机制</span>'

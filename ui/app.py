@@ -220,7 +220,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
 
     def search(query: str) -> str:
         try:
-            return fmt.search_results_html(fmt.keyword_search(assistant.clauses, query), query)
+            return fmt.search_results_html(assistant.find(query), query)
         except Exception:
             log.exception("keyword search %r failed", (query or "")[:200])
             return fmt.panel_message_html("搜索出错，请稍后再试。")

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
 from typing import Iterable, Sequence
 from urllib.parse import quote_plus, urlencode
 
-from qa.types import Answer, Citation, Clause, Document
+from qa.retrieve import search_terms, term_spans
+from qa.types import Answer, Citation, Clause, Document, Hit
 
 CITATION = re.compile(r"［([^［］\n]{1,40})］")
 BACKEND_NAMES = {"extractive": "抽取式（离线）", "llm": "大模型（LLM）"}
@@ -101,26 +101,6 @@ def highlight_quote(text: str, quote: str | None) -> str:
             + "</mark>" + text_html(text[end:]))
 
 
-def search_terms(query: str) -> list[str]:
-    """The keywords of a search box entry: split on spaces and commas, duplicates dropped."""
-    terms = [t for t in re.split(r"[\s,，、;；]+", query or "") if t]
-    return list(dict.fromkeys(terms))
-
-
-def term_spans(text: str, terms: Sequence[str]) -> list[tuple[int, int]]:
-    """Non-overlapping (start, end) spans of `terms` in `text`, longest term first, case-insensitive."""
-    lowered = text.lower()
-    taken: list[tuple[int, int]] = []
-    for term in sorted({t.lower() for t in terms if t}, key=len, reverse=True):
-        at = lowered.find(term)
-        while at >= 0:
-            end = at + len(term)
-            if not any(at < e and s < end for s, e in taken):
-                taken.append((at, end))
-            at = lowered.find(term, end)
-    return sorted(taken)
-
-
 def mark_terms(text: str, terms: Sequence[str]) -> str:
     """`text` as HTML with every occurrence of `terms` in <mark>.
 
@@ -137,27 +117,7 @@ def mark_terms(text: str, terms: Sequence[str]) -> str:
     return "".join(out)
 
 
-@dataclass(frozen=True)
-class SearchHit:
-    clause: Clause
-    count: int  # occurrences of the keywords in the clause's heading path and text
-
-
-def keyword_search(clauses: Iterable[Clause], query: str, limit: int = 50) -> list[SearchHit]:
-    """Clauses containing every keyword of `query` (in heading or text), most occurrences first."""
-    terms = search_terms(query)
-    if not terms:
-        return []
-    hits = []
-    for clause in clauses:
-        haystack = (clause.path_text + "\n" + clause.text).lower()
-        if all(t.lower() in haystack for t in terms):
-            hits.append(SearchHit(clause, len(term_spans(haystack, terms))))
-    hits.sort(key=lambda h: -h.count)  # stable: document order among equals
-    return hits[:limit]
-
-
-def search_results_html(hits: Sequence[SearchHit], query: str) -> str:
+def search_results_html(hits: Sequence[Hit], query: str) -> str:
     """Search results: each clause's link, heading path and text with the keywords marked."""
     terms = search_terms(query)
     if not terms:

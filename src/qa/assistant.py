@@ -23,7 +23,7 @@ from .llm import LLMAnswerer
 from .owners import OrgEntry, ResponsibilityMap, WhoResult, build_responsibility_map, org_report, who
 from .owners_ask import answer_ownership, is_ownership_question
 from .question import Question, read_question
-from .retrieve import HybridRetriever
+from .retrieve import HybridRetriever, keyword_search
 from .segment import Segmenter
 from .settings import Settings
 from .types import Answer, Clause, Document, Hit
@@ -190,6 +190,10 @@ class Assistant:
     @property
     def clauses(self) -> tuple[Clause, ...]:
         return self.index.clauses
+
+    def find(self, keywords: str) -> list[Hit]:
+        """Clauses containing every keyword (exact match), most occurrences first."""
+        return keyword_search(self.clauses, keywords)
 
     def document(self, doc_id: str) -> Document:
         """A document by id, or by a fragment of its id or title when that is unambiguous."""

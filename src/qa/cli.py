@@ -81,6 +81,11 @@ def _parser() -> argparse.ArgumentParser:
     output.add_argument("--csv", action="store_true", help="输出 CSV（UTF-8 带 BOM，Excel 可直接打开）")
     p.set_defaults(run=_orgs)
 
+    p = sub.add_parser("find", help="按关键词查找条款（精确匹配，空格分隔多个关键词）")
+    p.add_argument("keywords", nargs="+")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_find)
+
     p = sub.add_parser("docs", help="列出已索引的文档和条款")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_docs)
@@ -206,6 +211,20 @@ def _show(assistant: Assistant, args) -> int:
                           "end": clause.end}, ensure_ascii=False))
     else:
         print(f"［{clause.clause_label}］《{clause.doc_title}》\n{clause.path_text}\n\n{clause.text}")
+    return 0
+
+
+def _find(assistant: Assistant, args) -> int:
+    keywords = " ".join(args.keywords)
+    hits = assistant.find(keywords)
+    if args.json:
+        print(json.dumps([{"doc": h.clause.doc_id, "label": h.clause.clause_label, "path": h.clause.path_text,
+                           "text": h.clause.text, "occurrences": int(h.score)} for h in hits], ensure_ascii=False))
+    elif not hits:
+        print(f"没有同时包含“{keywords}”中全部关键词的条款。")
+    else:
+        for h in hits:
+            print(f"［{h.clause.clause_label}］{h.clause.path_text}（{int(h.score)} 处）")
     return 0
 
 

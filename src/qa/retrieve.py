@@ -9,6 +9,8 @@ its programmes favours the part of the plan whose headings name that region.
 from __future__ import annotations
 
 import math
+import re
+from typing import Iterable, Sequence
 
 import numpy as np
 from llama_index.core.base.base_retriever import BaseRetriever
@@ -19,7 +21,7 @@ from .embed import Embedder
 from .index import LoadedIndex
 from .segment import Segmenter
 from .settings import Settings
-from .types import Hit
+from .types import Clause, Hit
 
 
 class HybridRetriever(BaseRetriever):
@@ -92,6 +94,41 @@ class HybridRetriever(BaseRetriever):
                           score=h.score)
             for h in self.search(query_bundle.query_str)
         ]
+
+
+def search_terms(query: str) -> list[str]:
+    """The keywords of a keyword search: split on spaces and commas, duplicates dropped."""
+    terms = [t for t in re.split(r"[\s,，、;；]+", query or "") if t]
+    return list(dict.fromkeys(terms))
+
+
+def term_spans(text: str, terms: Sequence[str]) -> list[tuple[int, int]]:
+    """Non-overlapping (start, end) spans of `terms` in `text`, longest term first, case-insensitive."""
+    lowered = text.lower()
+    taken: list[tuple[int, int]] = []
+    for term in sorted({t.lower() for t in terms if t}, key=len, reverse=True):
+        at = lowered.find(term)
+        while at >= 0:
+            end = at + len(term)
+            if not any(at < e and s < end for s, e in taken):
+                taken.append((at, end))
+            at = lowered.find(term, end)
+    return sorted(taken)
+
+
+def keyword_search(clauses: Iterable[Clause], query: str, limit: int = 50) -> list[Hit]:
+    """Exact keyword lookup (no ranking model): clauses whose heading path or text holds
+    every keyword, most occurrences first; `Hit.score` is the number of occurrences."""
+    terms = search_terms(query)
+    if not terms:
+        return []
+    hits = []
+    for clause in clauses:
+        haystack = clause.path_text + "\n" + clause.text
+        if all(t.lower() in haystack.lower() for t in terms):
+            hits.append(Hit(clause, float(len(term_spans(haystack, terms)))))
+    hits.sort(key=lambda h: -h.score)  # stable: document order among equals
+    return hits[:limit]
 
 
 def _normalise(scores: np.ndarray, allowed: np.ndarray) -> np.ndarray:
