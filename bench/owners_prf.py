@@ -13,27 +13,9 @@ import time
 from pathlib import Path
 
 from qa.load import load_file
-from qa.owners import build_responsibility_map
+from qa.owners import build_responsibility_map, read_triples
 from qa.segment import Segmenter
 from qa.structure import parse_clauses
-
-
-def read_expected(path: Path) -> set[tuple[str, str, str, str]]:
-    """Rows of the table: org, doc (notice|plan), label, role; '#' lines are comments."""
-    rows = set()
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip() and not line.startswith("#"):
-            org, doc, label, role = line.split("\t")
-            rows.add((org, doc, label, role))
-    return rows
-
-
-def scores(predicted: set, expected: set) -> tuple[float, float, float]:
-    hit = len(predicted & expected)
-    precision = hit / len(predicted) if predicted else 0.0
-    recall = hit / len(expected) if expected else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return precision, recall, f1
 
 
 def main() -> None:
@@ -48,8 +30,8 @@ def main() -> None:
     started = time.perf_counter()
     rmap = build_responsibility_map(documents, clauses, segmenter)
     elapsed = time.perf_counter() - started
-    predicted, expected = rmap.triples(), read_expected(Path(args.expected))
-    precision, recall, f1 = scores(predicted, expected)
+    predicted, expected = rmap.triples(), read_triples(Path(args.expected))
+    precision, recall, f1 = rmap.scores_against(Path(args.expected))
     print(f"clauses {len(clauses)}  mentions {len(rmap.mentions)}  organisations {len(rmap.orgs())}"
           f"  build {elapsed * 1000:.0f} ms")
     print(f"triples: expected {len(expected)}  predicted {len(predicted)}  correct {len(predicted & expected)}")

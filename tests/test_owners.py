@@ -15,7 +15,7 @@ import pytest
 
 from qa.errors import BadQuestion, QAError, UnknownLabel
 from qa.load import load_file
-from qa.owners import (ROLE_NAMES, UnknownOrganisation, answer_ownership, build_responsibility_map,
+from qa.owners import (ROLE_NAMES, read_triples, UnknownOrganisation, answer_ownership, build_responsibility_map,
                        format_orgs, format_who, is_ownership_question, org_report, orgs_to_csv,
                        orgs_to_json, who, who_to_json)
 from qa.owners_extract import ClauseReader
@@ -56,19 +56,10 @@ def hits_for(clauses, *words):
     return [Hit(c, 1.0 - 0.05 * i) for i, c in enumerate(matched)]
 
 
-def read_expected() -> set[tuple[str, str, str, str]]:
-    rows = set()
-    for line in EXPECTED.read_text(encoding="utf-8").splitlines():
-        if line.strip() and not line.startswith("#"):
-            org, doc, label, role = line.split("\t")
-            rows.add((org, doc, label, role))
-    return rows
-
-
 # --- the whole map against the hand-written table ------------------------------
 
 def test_expected_table_is_well_formed(clauses):
-    rows = read_expected()
+    rows = read_triples(EXPECTED)
     labels = {c.clause_label for c in clauses}
     assert len(rows) > 100
     assert {doc for _, doc, _, _ in rows} == {"notice", "plan"}
@@ -77,10 +68,11 @@ def test_expected_table_is_well_formed(clauses):
 
 
 def test_triples_precision_and_recall(rmap):
-    predicted, expected = rmap.triples(), read_expected()
+    predicted, expected = rmap.triples(), read_triples(EXPECTED)
     correct = predicted & expected
     precision, recall = len(correct) / len(predicted), len(correct) / len(expected)
     f1 = 2 * precision * recall / (precision + recall)
+    assert rmap.scores_against(EXPECTED) == pytest.approx((precision, recall, f1))
     print(f"\nowners: precision {precision:.3f} recall {recall:.3f} F1 {f1:.3f} "
           f"({len(correct)} of {len(expected)} expected, {len(predicted)} predicted)")
     print("missed:", sorted(expected - predicted))

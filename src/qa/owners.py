@@ -17,6 +17,7 @@ and are re-exported here):
 """
 from __future__ import annotations
 
+from pathlib import Path
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from functools import cached_property
@@ -128,6 +129,17 @@ class ResponsibilityMap:
         kinds = {d.doc_id: d.kind or d.doc_id for d in self.documents}
         return {(m.org, kinds.get(m.doc_id, m.doc_id), m.clause_label, m.role) for m in self.mentions}
 
+    def scores_against(self, table: Path) -> tuple[float, float, float]:
+        """(precision, recall, F1) of `triples()` against a hand-made TSV table
+        (org, doc kind, clause label, role; '#' lines are comments)."""
+        expected = read_triples(table)
+        predicted = self.triples()
+        hit = len(predicted & expected)
+        precision = hit / len(predicted) if predicted else 0.0
+        recall = hit / len(expected) if expected else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        return precision, recall, f1
+
     def clause(self, doc_id: str, label: str) -> Clause | None:
         return self._clauses.get((doc_id, label))
 
@@ -146,6 +158,16 @@ class ResponsibilityMap:
     @cached_property
     def _clauses(self) -> dict[tuple[str, str], Clause]:
         return {(c.doc_id, c.clause_label): c for c in self.clauses}
+
+
+def read_triples(table: Path) -> set[tuple[str, str, str, str]]:
+    """The rows of an expected-ownership table: (org, doc kind, clause label, role)."""
+    rows = set()
+    for line in Path(table).read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            org, doc, label, role = line.split("\t")
+            rows.add((org, doc, label, role))
+    return rows
 
 
 def normalise_name(name: str) -> str:
