@@ -79,6 +79,7 @@ class ExtractiveAnswerer:
         self._unseen_idf = math.log((n + 1) / 0.5)
         self._clause_terms = {c.key: terms for c, terms in zip(clauses, term_sets)}
         self._texts = {c.key: text for c, text in zip(clauses, search_texts)}
+        self._sentence_terms: dict[str, frozenset[str]] = {}
         # Whole-word entities (jieba's plain cut): 财政部门 must not count as a mention of 财政部.
         self._corpus_entities = {e for text in search_texts for e in segmenter.entities_in(text)}
 
@@ -204,8 +205,16 @@ class ExtractiveAnswerer:
         return heading_score > 0 and all(self._sentence_score(question, s, weights) < heading_score
                                          for s in sentences)
 
+    def _terms_of(self, text: str) -> frozenset[str]:
+        """Search terms of a clause sentence or heading path, segmented once per process:
+        the same few hundred sentences come back question after question."""
+        terms = self._sentence_terms.get(text)
+        if terms is None:
+            terms = self._sentence_terms[text] = frozenset(self._segmenter.terms(text))
+        return terms
+
     def _sentence_score(self, question: str, sentence: str, weights: QuestionTerms) -> float:
-        score = weights.credit(set(self._segmenter.terms(sentence)))
+        score = weights.credit(self._terms_of(sentence))
         if _WHEN_QUESTION.search(question) and _DATE.search(sentence):
             score += 3.0
         if _NUMBER_QUESTION.search(question) and re.search(r"\d|〔", sentence):
