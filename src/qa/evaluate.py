@@ -25,8 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Protocol, Sequence
 
-import numpy as np
-
 from .errors import QAError
 from .types import Answer
 
@@ -379,43 +377,6 @@ def _backend_of(pipeline: Pipeline, result: QuestionResult) -> str:
     return getattr(pipeline, "backends_used", {}).get(result.question.id, getattr(pipeline, "backend", ""))
 
 
-class _QueryMemo:
-    """Embedder wrapper that remembers the last few query vectors.
-
-    The evaluation asks (timed) and then searches the same question for the
-    retrieval ranking; the second embedding of the same text is taken from
-    here, so the ranking costs no second model call and the timed ask() is
-    never served from the memo (it always runs first).
-    """
-
-    def __init__(self, embedder, size: int = 4):
-        self.inner = embedder
-        self._size = size
-        self._recent: dict[str, np.ndarray] = {}
-        self.name = embedder.name
-
-    def __getattr__(self, name: str):
-        # Anything else the Assistant may ask of its embedder is the model's own.
-        if name == "inner" or name.startswith("__"):
-            raise AttributeError(name)
-        return getattr(self.inner, name)
-
-    def embed_passages(self, texts: list[str]) -> np.ndarray:
-        return self.inner.embed_passages(texts)
-
-    def forget(self) -> None:
-        self._recent.clear()
-
-    def embed_query(self, text: str) -> np.ndarray:
-        if text in self._recent:
-            return self._recent[text]
-        vector = self.inner.embed_query(text)
-        self._recent[text] = vector
-        while len(self._recent) > self._size:
-            self._recent.pop(next(iter(self._recent)))
-        return vector
-
-
 class AssistantPipeline:
     """The real assistant: `ask()` timed for the answer, `search()` for the ranking.
 
@@ -426,25 +387,22 @@ class AssistantPipeline:
 
     name = "assistant"
 
-    def __init__(self, assistant, memo: _QueryMemo | None = None):
+    def __init__(self, assistant):
         self.assistant = assistant
-        self._memo = memo
         self.backend = assistant.settings.effective_answer_backend
         self.backends_used: dict[str, str] = {}
 
     @classmethod
     def for_settings(cls, settings, progress: Callable[[str], None] = lambda message: None) -> "AssistantPipeline":
-        """An Assistant of its own for `settings`, with the query memo in front of its embedder."""
+        """An Assistant of its own for `settings`."""
         from .assistant import Assistant
-        from .embed import make_embedder
 
-        memo = _QueryMemo(make_embedder(settings))
-        return cls(Assistant(settings, embedder=memo, progress=progress), memo)
+        return cls(Assistant(settings, progress=progress))
 
     @property
     def embedder(self):
-        """The embedding model itself (without the query memo), to share with other pipelines."""
-        return self._memo.inner if self._memo else self.assistant.embedder
+        """The embedding model, to share with other pipelines."""
+        return self.assistant.embedder
 
     def warm_up(self) -> None:
         """Load the index (building it if missing) and the models, so no question's latency includes them."""
@@ -452,8 +410,6 @@ class AssistantPipeline:
 
     def observe(self, question: EvalQuestion) -> Observation:
         history = list(question.history) or None
-        if self._memo:
-            self._memo.forget()  # the timed ask() must embed for real
         started = time.perf_counter()
         try:
             answer = self.assistant.ask(question.question, history=history, doc_id=question.doc)
