@@ -177,7 +177,8 @@ class ExtractiveAnswerer:
             scored = self._scored_sentences(question, hit.clause, weights)
             if scored:
                 picked.append((hit, max(scored, key=lambda row: row[0])[1]))
-        return picked
+        # A list reads in the documents' order (二（一）1 before 二（一）3), whatever the ranking.
+        return sorted(picked, key=lambda p: (p[0].clause.doc_id, p[0].clause.start))
 
     def _scored_sentences(self, question: str, clause: Clause,
                           weights: QuestionTerms) -> list[tuple[float, str]]:
@@ -225,7 +226,12 @@ class ExtractiveAnswerer:
 def _in_reading_order(picked: list[tuple[Hit, str]], hits: list[Hit]) -> list[tuple[Hit, str]]:
     """Rank order across clauses, document order inside a clause."""
     rank = {h.clause.key: i for i, h in enumerate(hits)}
-    return sorted(picked, key=lambda p: (rank[p[0].clause.key], p[0].clause.text.find(p[1])))
+    return sorted(picked, key=lambda p: (rank[p[0].clause.key], _position(p[0].clause, p[1])))
+
+
+def _position(clause: Clause, sentence: str) -> int:
+    # Sentences were given a closing 。 for display; find them without it.
+    return clause.text.find(sentence.rstrip("。；！？"))
 
 
 def _sentences(text: str) -> list[str]:
