@@ -71,6 +71,8 @@ def test_list_question_gathers_across_clauses(plan_assistant):
     cited = {c.clause_label for c in answer.citations}
     assert {"二（一）2", "二（二）2", "二（三）3", "二（五）1"} <= cited
     assert answer.text.count("\n") == len(answer.citations) - 1  # one numbered line per clause
+    starts = [plan_assistant.show(c.clause_label, c.doc_id).start for c in answer.citations]
+    assert starts == sorted(starts)  # a list reads in the document's order
 
 
 @pytest.mark.parametrize("question, reason_part", [
