@@ -250,10 +250,12 @@ def test_connection_refused_falls_back_quickly(fallback, hits):
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    settings = Settings(llm_base_url=f"http://127.0.0.1:{port}/v1", llm_api_key=KEY, llm_timeout=2.0)
+    # Credentials in the base URL must not reach the notice either.
+    settings = Settings(llm_base_url=f"http://user:url-secret@127.0.0.1:{port}/v1", llm_api_key=KEY, llm_timeout=2.0)
     started = time.monotonic()
     result = LLMAnswerer(settings, fallback, backoff=0.01).answer("盐湖？", hits)
     assert time.monotonic() - started < 1.0
+    assert "url-secret" not in result.notices[0]
     assert result.backend == "extractive"
     assert result.notices[0] == f"大模型服务不可用（无法连接到 127.0.0.1:{port}），以下为离线摘录答案。"
 

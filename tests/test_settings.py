@@ -49,3 +49,12 @@ def test_unknown_config_key_names_the_valid_ones(tmp_path):
     with pytest.raises(ConfigError) as error:
         Settings.load(env={}, config_path=config)
     assert "topk" in str(error.value) and "top_k" in str(error.value)
+
+
+def test_secrets_stay_out_of_repr_and_urls_lose_their_credentials():
+    settings = Settings.load({"llm_api_key": "sk-secret-value", "llm_base_url": "https://user:pw-123@llm.example/v1",
+                              "chroma_url": "http://127.0.0.1:8000"}, env={})
+    assert "sk-secret-value" not in repr(settings)
+    view = settings.public_view()
+    assert view["llm_base_url"] == "https://***@llm.example/v1" and "pw-123" not in str(view)
+    assert view["chroma_url"] == "http://127.0.0.1:8000"

@@ -74,6 +74,19 @@ def test_several_labels_in_one_bracket(hits):
     assert "［二（三）2］［二（三）1］" in v.text
 
 
+@pytest.mark.parametrize("mark", ["［二（三）2 打造世界级盐湖产业基地］", "［二（三）2，打造世界级盐湖产业基地］",
+                                  "［二（三）2打造世界级盐湖产业基地］"])
+def test_heading_after_a_label_is_not_a_citation_of_its_own(hits, mark):
+    v = verify(f"提高盐湖钾、镁、锂等资源高值化开发利用技术{mark}。", hits)
+    assert labels(v) == ["二（三）2"] and v.dropped_citations == ()
+
+
+def test_a_longer_numeral_is_not_read_as_a_known_prefix(clauses):
+    hits = [Hit(clauses["一"], 1.0)]
+    v = verify("坚持政府引导［一］。坚持合作共赢［十一］。", hits)
+    assert labels(v) == ["一"] and v.dropped_citations == ("十一",)
+
+
 def test_hallucinated_label_is_removed_and_reported(hits):
     text = "提高盐湖钾、镁、锂等资源高值化开发利用技术［二（三）2］［五（九）7］。"
     v = verify(text, hits)

@@ -12,6 +12,7 @@ import re
 from typing import Callable
 
 from .segment import Segmenter
+from .verify import as_data
 
 log = logging.getLogger(__name__)
 
@@ -178,10 +179,10 @@ def _rewrite_with_llm(
     complete: Callable[[list[dict]], str],
 ) -> str:
     """The LLM's rewrite, or '' when it failed or does not look like a question."""
-    recent = "\n".join(f"- {_data(h)}" for h in history[-3:] if h.strip())
+    recent = "\n".join(f"- {as_data(h)}" for h in history[-3:] if h.strip())
     messages = [
         {"role": "system", "content": REWRITE_PROMPT},
-        {"role": "user", "content": f"<历史>\n{recent}\n</历史>\n<追问>\n{_data(question)}\n</追问>"},
+        {"role": "user", "content": f"<历史>\n{recent}\n</历史>\n<追问>\n{as_data(question)}\n</追问>"},
     ]
     try:
         raw = complete(messages)
@@ -204,7 +205,3 @@ def _accept_rewrite(raw: str, question: str, previous: str, segmenter: Segmenter
     if any(name not in segmenter.entities_in(text, kinds=_REGION_KINDS + _ORG_KINDS) for name in named):
         return ""
     return text
-
-
-def _data(text: str) -> str:
-    return text.replace("<", "＜").replace(">", "＞")

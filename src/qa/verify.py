@@ -36,6 +36,8 @@ _REFUSAL_REASON = "大模型判断检索到的条款没有涉及这个问题"
 # A citation mark: full-width ［］, ASCII [] or 【】, short, on one line.
 _MARK = re.compile(r"[［\[【]([^［\]］【】\[\n]{1,60})[］\]】]")
 _LABEL_SPLIT = re.compile(r"[、，,；;／/|\s]+")
+_MORE_NUMBERING = re.compile(r"[\d〇一二三四五六七八九十百(（]")
+_LOOKS_LIKE_LABEL = re.compile(r"^(第?[〇一二三四五六七八九十百]+|[（(][〇一二三四五六七八九十百\d]+[）)]|\d|通知|前言)")
 _QUOTE = re.compile(r"「([^「」\n]{1,400})」|“([^“”\n]{1,400})”")
 _TERMINATORS = "。！？!?；;\n"
 _CLAUSE_SENTENCE = re.compile(r"[^。；！？!?\n]+[。；！？!?]?")
@@ -124,6 +126,12 @@ def find_marks(text: str) -> list[re.Match]:
     return list(_MARK.finditer(text))
 
 
+def as_data(text: str) -> str:
+    """Text placed inside the prompt's data tags: angle brackets become full-width,
+    so a clause or a question cannot forge </条款> or </问题> and escape its block."""
+    return text.replace("<", "＜").replace(">", "＞")
+
+
 def split_sentences(text: str, marks: Sequence[re.Match] | None = None) -> list[Sentence]:
     """Split an answer into sentences and give each the citation marks it owns.
 
@@ -170,12 +178,17 @@ def _resolve(content: str, known: dict[str, str]) -> tuple[list[str], list[str]]
         key = label_key(part)
         label = known.get(key)
         if label is None:
-            # Tolerate a heading after the label (［二（三）2 打造世界级盐湖产业基地］):
-            # the longest known label that is a prefix and is not followed by a digit.
-            prefixes = [k for k in known if key.startswith(k) and not key[len(k):][:1].isdigit()
-                        and not key[len(k):].startswith("(")]
+            # Tolerate a heading after the label (［二（三）2打造世界级盐湖产业基地］): the longest
+            # known label that is a prefix and is not followed by more numbering (［十一］ is not ［十］).
+            prefixes = [k for k in known if key.startswith(k) and not _MORE_NUMBERING.match(key[len(k):])]
             label = known[max(prefixes, key=len)] if prefixes else None
-        (found if label else missing).append(label or part)
+        if label:
+            found.append(label)
+        elif _LOOKS_LIKE_LABEL.match(part):
+            missing.append(part)
+        # Anything else is words after a label (［二（三）2 打造…］), not a citation of its own.
+    if not found and not missing:
+        missing.append(content.strip())
     return found, missing
 
 
@@ -303,7 +316,6 @@ def grounded_answer(
     text: str,
     hits: Sequence[Hit],
     fallback: Callable[[str, list[Hit]], Answer],
-    backend: str = "llm",
 ) -> Answer:
     """Verify `text` and turn it into the `Answer` the user gets.
 
@@ -316,11 +328,11 @@ def grounded_answer(
         return Answer(
             question, v.text, refused=True, refusal_reason=_REFUSAL_REASON,
             related=tuple(Citation.of(h) for h in list(hits)[:3]),
-            backend=backend, notices=v.notices, dropped_citations=v.dropped_citations,
+            backend="llm", notices=v.notices, dropped_citations=v.dropped_citations,
         )
     if v.grounded:
         return Answer(
-            question, v.text, v.citations, backend=backend,
+            question, v.text, v.citations, backend="llm",
             notices=v.notices, dropped_citations=v.dropped_citations,
         )
     if not v.text:
