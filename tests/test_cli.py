@@ -109,9 +109,24 @@ def test_who_and_orgs_outputs(qa):
     assert code == 0 and out.startswith("\ufeff") and "工业和信息化部" in out
 
 
+def test_orgs_by_clause_label(qa):
+    code, out, _ = qa("orgs", "--json", "--label", "三(一)")
+    entries = json.loads(out)
+    assert code == 0 and "科学技术部" in [e["name"] for e in entries]
+    assert {m["label"] for e in entries for m in e["mentions"]} == {"三（一）"}
+    code, out, _ = qa("orgs", "--json", "--org", "工信部", "--label", "三（一）")
+    assert code == 0 and [(m["label"], m["role"]) for e in json.loads(out) for m in e["mentions"]] == [
+        ("三（一）", "lead")]
+
+
 def test_find_lists_clauses_with_every_keyword(qa):
     code, out, _ = qa("find", "--json", "中国农业科学院")
     labels = [row["label"] for row in json.loads(out)]
     assert code == 0 and sorted(labels) == ["二（一）2", "二（三）3", "二（二）2", "二（五）1"]
     code, out, _ = qa("find", "盐湖", "火星基地")
     assert code == 0 and "没有同时包含" in out
+
+
+def test_orgs_with_an_unknown_label_names_the_nearest(qa):
+    code, _, err = qa("orgs", "--label", "二（三）9")
+    assert code == 3 and "没有编号为 二（三）9 的条款" in err and "二（三）" in err

@@ -234,16 +234,33 @@ def test_org_table_when_nothing_matches():
     assert fmt.org_rows_html([]) == '<p class="qa-muted">没有符合条件的部门或条款。</p>'
 
 
+def test_each_filter_keeps_one_csv_file(plan_assistant):
+    from pathlib import Path
+
+    from qa_ui.app import ResponsibilityView
+
+    view = ResponsibilityView(plan_assistant)
+    _, first = view.table("科技部", "三(一)")
+    _, again = view.table(" 科技部 ", "三（一）")
+    _, everything = view.table(None, "")
+    assert first == again != everything
+    assert sorted(p.name for p in Path(first).parent.iterdir()) == ["部门职责-科技部-三（一）.csv", "部门职责.csv"]
+
+
 # --- what the app shows of its settings, and how it is served ----------------------------
 
 
-def test_public_settings_mask_secrets_and_passwords_in_urls():
-    from qa import Settings
-    from qa_ui.app import public_settings
+def test_settings_tab_masks_secrets_and_passwords_in_urls(tmp_path):
+    import gradio as gr
 
-    settings = Settings(llm_api_key="sk-secret", ui_auth="reader:pw", llm_base_url="https://u:pw@llm.example/v1",
-                        embedding_base_url="http://127.0.0.1:8080/v1")
-    view = public_settings(settings)
+    from qa import Assistant, Settings
+    from qa_ui.app import build_app
+
+    settings = Settings(index_dir=tmp_path, llm_api_key="sk-secret", ui_auth="reader:pw",
+                        llm_base_url="https://u:pw@llm.example/v1", embedding_base_url="http://127.0.0.1:8080/v1")
+    app = build_app(Assistant(settings, auto_build=False))
+    view, = (b.value for b in app.blocks.values() if isinstance(b, gr.JSON))
+    assert view == settings.public_view()
     assert (view["llm_api_key"], view["ui_auth"], view["embedding_api_key"]) == ("***", "***", "")
     assert view["llm_base_url"] == "https://***@llm.example/v1"
     assert view["embedding_base_url"] == "http://127.0.0.1:8080/v1"

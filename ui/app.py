@@ -19,7 +19,6 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
-import dataclasses  # noqa: E402
 import ipaddress  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
@@ -34,7 +33,7 @@ import gradio as gr  # noqa: E402
 
 from qa import Assistant, Settings, normalise_label  # noqa: E402
 from qa.errors import ConfigError, QAError  # noqa: E402
-from qa.owners import OrgEntry, orgs_to_csv, orgs_to_json  # noqa: E402
+from qa.owners import orgs_to_csv, orgs_to_json  # noqa: E402
 from qa.types import Answer  # noqa: E402
 
 from . import format as fmt  # noqa: E402
@@ -152,23 +151,21 @@ class ResponsibilityView:
         """Organisations in order of first mention (the issuing bodies come first)."""
         return self._assistant.responsibility_map.orgs()
 
-    def entries(self, org: str | None, label: str | None) -> list[OrgEntry]:
-        """`assistant.orgs(org)` (all when None; aliases accepted), only mentions in clause `label`."""
-        entries = self._assistant.orgs(org)
-        if label:
-            entries = [dataclasses.replace(e, mentions=kept) for e in entries
-                       if (kept := tuple(m for m in e.mentions if m.clause_label == label))]
-        return entries
-
     def table(self, org: str | None, label: str | None) -> tuple[str, str | None]:
         """(HTML table, path of a CSV file of the same rows) for the filters."""
+        # Normalised here too so that 二(三)2 and 二（三）2 share one download file name.
         label = normalise_label(label) if label and label.strip() else None
         org = org.strip() if org and org.strip() else None
-        entries = self.entries(org, label)
+        entries = self._assistant.orgs(org, label)
         name = "-".join(["部门职责", *(re.sub(r'[\\/:*?"<>|\s]+', "_", x) for x in (org, label) if x)])
-        path = Path(tempfile.mkdtemp(dir=self._downloads.name)) / f"{name[:80]}.csv"
-        # orgs_to_csv starts with a BOM so that Excel reads it as UTF-8.
-        path.write_text(orgs_to_csv(entries), encoding="utf-8", newline="")
+        path = Path(self._downloads.name) / f"{name[:80]}.csv"
+        # Filtering runs on every keystroke and page load: one file per filter, rewritten
+        # (same filter, same rows), so the folder does not grow with each call. Writing
+        # a temporary file and renaming it means a download never sees half a file.
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", newline="", dir=self._downloads.name,
+                                         suffix=".part", delete=False) as part:
+            part.write(orgs_to_csv(entries))  # starts with a BOM so that Excel reads it as UTF-8
+        os.replace(part.name, path)
         return fmt.org_rows_html(orgs_to_json(entries)), str(path)
 
 
@@ -230,6 +227,9 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             return fmt.outlines_html(assistant.documents, assistant.clauses)
         except QAError as error:
             return fmt.panel_message_html(str(error))
+        except Exception:
+            log.exception("listing the documents failed")
+            return fmt.panel_message_html("无法显示文档目录。")
 
     def filter_orgs(org: str | None, label: str | None):
         try:
@@ -295,7 +295,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                             interactive=llm_ready, elem_id="qa-backend")
                         top_k = gr.Slider(1, max(20, settings.top_k), value=settings.top_k, step=1, label="检索条款数（top-k）",
                                           elem_id="qa-top-k")
-                        gr.JSON(value=public_settings(settings), label="当前配置（密钥已隐藏）")
+                        gr.JSON(value=settings.public_view(), label="当前配置（密钥已隐藏）")
             with gr.Column(scale=2, elem_id="qa-side"):
                 gr.Markdown("#### 条款原文")
                 panel = gr.HTML(fmt.panel_message_html("点击回答或目录中的［条款编号］，在这里查看条款原文。"),
@@ -322,15 +322,6 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                                                      outputs=[org_table, org_csv])
         app.load(None, js=CLICK_JS)
     return app
-
-
-def public_settings(settings: Settings) -> dict:
-    """Settings as shown on the page: `public_view()` (secrets masked), and no password inside a URL."""
-    view = settings.public_view()
-    for name, value in view.items():
-        if isinstance(value, str) and "://" in value and "@" in value.split("://", 1)[1].split("/", 1)[0]:
-            view[name] = re.sub(r"://[^/@]*@", "://***@", value)
-    return view
 
 
 def page_options() -> dict:
@@ -390,4 +381,4 @@ def _warm_up(assistant: Assistant) -> None:
         log.exception("warm-up search failed")
 
 
-__all__ = ["EXAMPLES", "build_app", "launch", "page_options", "parse_auth", "public_settings", "stream_answer"]
+__all__ = ["EXAMPLES", "build_app", "launch", "page_options", "parse_auth", "stream_answer"]

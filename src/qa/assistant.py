@@ -149,7 +149,7 @@ class Assistant:
         return answer
 
     def _answer_offline(self, asked: Question, hits: list[Hit]) -> Answer:
-        if not asked.manipulation and is_ownership_question(asked.search_text):
+        if not asked.manipulation and is_ownership_question(asked.search_text, self.segmenter):
             owned = answer_ownership(asked.search_text, self.responsibility_map, hits, self.segmenter)
             if owned is not None:
                 return replace(owned, question=asked.text)
@@ -170,9 +170,12 @@ class Assistant:
         close = [h for h in hits if h.score >= WHO_SCORE_RATIO * hits[0].score] if hits else []
         return who(query, self.responsibility_map, close)
 
-    def orgs(self, org: str | None = None) -> list[OrgEntry]:
-        """Every organisation (or one, aliases accepted) with the clauses naming it and its roles."""
-        return org_report(self.responsibility_map, org)
+    def orgs(self, org: str | None = None, label: str | None = None) -> list[OrgEntry]:
+        """Every organisation (or one, aliases accepted) with the clauses naming it and its roles;
+        only those in clause `label` when given (二（三）2 and 二(三)2 both work; an unknown
+        label is an `UnknownLabel` naming the nearest ones)."""
+        clause_label = None if label is None else self.show(label).clause_label
+        return org_report(self.responsibility_map, org, clause_label)
 
     @cached_property
     def llm(self) -> LLMAnswerer:

@@ -76,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("orgs", help="方案中出现的单位及其角色")
     p.add_argument("--org", help="只看这个单位（可用简称，如 工信部）")
+    p.add_argument("--label", help="只看这个条款中的单位，如 二（三）2")
     output = p.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true")
     output.add_argument("--csv", action="store_true", help="输出 CSV（UTF-8 带 BOM，Excel 可直接打开）")
@@ -235,7 +236,7 @@ def _who(assistant: Assistant, args) -> int:
 
 
 def _orgs(assistant: Assistant, args) -> int:
-    entries = assistant.orgs(args.org)
+    entries = assistant.orgs(args.org, args.label)
     if args.csv:
         sys.stdout.write(orgs_to_csv(entries))
     elif args.json:

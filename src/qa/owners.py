@@ -11,7 +11,7 @@ and are re-exported here):
 
     rmap = build_responsibility_map(documents, clauses, segmenter)
     who(query, rmap, hits) -> WhoResult
-    org_report(rmap, org | None) -> list[OrgEntry]
+    org_report(rmap, org | None, label | None) -> list[OrgEntry]
     who_to_json, orgs_to_json, orgs_to_csv, format_who, format_orgs
     is_ownership_question, answer_ownership
 """
@@ -104,11 +104,6 @@ class ResponsibilityMap:
         matched = {o for o in known for b in bases if o == b or (len(b) >= 2 and o.endswith(b))}
         return [o for o in known if o in matched]
 
-    def for_org(self, name: str) -> list[OrgMention]:
-        """Mentions of the organisation(s) `name` refers to (alias-aware); [] when none."""
-        orgs = set(self.resolve(name))
-        return [m for m in self.mentions if m.org in orgs]
-
     def for_clause(self, doc_id: str, label: str) -> list[OrgMention]:
         return [m for m in self.mentions if m.doc_id == doc_id and m.clause_label == label]
 
@@ -142,9 +137,6 @@ class ResponsibilityMap:
 
     def clause(self, doc_id: str, label: str) -> Clause | None:
         return self._clauses.get((doc_id, label))
-
-    def document(self, doc_id: str) -> Document | None:
-        return next((d for d in self.documents if d.doc_id == doc_id), None)
 
     @cached_property
     def _alias_index(self) -> dict[str, tuple[str, ...]]:
@@ -186,10 +178,10 @@ def build_responsibility_map(documents: list[Document], clauses: list[Clause],
     """
     reader = ClauseReader(segmenter)
     docs = {d.doc_id: d for d in documents}
+    last_clauses = {c.doc_id: c for c in clauses}  # later clauses overwrite earlier ones
     mentions: dict[tuple[str, str, str, str], OrgMention] = {}
     for clause in clauses:
-        doc = docs.get(clause.doc_id)
-        issuers = _issuers_of(doc, clause, clauses)
+        issuers = _issuers_of(docs.get(clause.doc_id), clause, last_clauses)
         found = reader.read(clause.text, issuers)
         for f in found:
             mention = OrgMention(f.org, f.aliases, clause.doc_id, clause.clause_label,
@@ -206,15 +198,15 @@ def build_responsibility_map(documents: list[Document], clauses: list[Clause],
     return ResponsibilityMap(tuple(mentions.values()), tuple(clauses), tuple(documents))
 
 
-def _issuers_of(doc: Document | None, clause: Clause, clauses: list[Clause]) -> tuple[str, ...]:
+def _issuers_of(doc: Document | None, clause: Clause, last_clauses: dict[str, Clause]) -> tuple[str, ...]:
     """Issuing bodies sign a cover notice (every clause of it) or, in a standalone
-    document, its last clause. An attached plan has no signature of its own."""
+    document, its last clause (`last_clauses`: doc id → last clause). An attached
+    plan has no signature of its own."""
     if doc is None or not doc.issuing_bodies or doc.kind == "plan":
         return ()
     if doc.kind == "notice":
         return doc.issuing_bodies
-    last = [c for c in clauses if c.doc_id == doc.doc_id][-1]
-    return doc.issuing_bodies if clause is last else ()
+    return doc.issuing_bodies if clause is last_clauses[doc.doc_id] else ()
 
 
 def _domain_aliases(segmenter: Segmenter, org: str) -> tuple[str, ...]:
@@ -224,7 +216,7 @@ def _domain_aliases(segmenter: Segmenter, org: str) -> tuple[str, ...]:
 
 def _signature_sentence(text: str) -> str:
     parts = sentences(text)
-    return evidence_of(parts[-1][1]) if parts else text
+    return evidence_of(parts[-1]) if parts else text
 
 
 # --- who owns a measure --------------------------------------------------------
@@ -309,9 +301,9 @@ def who(query: str, rmap: ResponsibilityMap, hits: list[Hit]) -> WhoResult:
             measures[(c.doc_id, c.clause_label)] = MeasureOwners(c.doc_id, c.clause_label, c.heading_path, orgs)
     docs = _families(rmap, {doc for doc, _ in measures})
     inherited = tuple(i for i in inherited_owners(rmap, docs) if (i.doc_id, i.label) not in measures)
-    result = WhoResult(query.strip(), tuple(measures.values()), inherited)
-    notice = NO_HITS_NOTICE if not measures else NO_OWNER_NOTICE if result.no_owner_named else ""
-    return WhoResult(result.query, result.measures, result.inherited, notice)
+    owners_named = any(m.names_owner for m in measures.values())  # what WhoResult.no_owner_named reports
+    notice = NO_HITS_NOTICE if not measures else "" if owners_named else NO_OWNER_NOTICE
+    return WhoResult(query.strip(), tuple(measures.values()), inherited, notice)
 
 
 def inherited_owners(rmap: ResponsibilityMap, doc_ids: set[str] | None = None) -> list[InheritedOwner]:
@@ -346,8 +338,10 @@ class OrgEntry:
     mentions: tuple[OrgMention, ...]
 
 
-def org_report(rmap: ResponsibilityMap, org: str | None = None) -> list[OrgEntry]:
-    """All organisations (org=None) or those `org` refers to, each with its mentions.
+def org_report(rmap: ResponsibilityMap, org: str | None = None, label: str | None = None) -> list[OrgEntry]:
+    """All organisations (org=None) or those `org` refers to, each with its mentions;
+    with `label` (a clause label as the index writes it, 二（三）2), only the
+    mentions in that clause and the organisations it names.
 
     Raises BadQuestion for an empty name and UnknownOrganisation (with the
     nearest known names) for a name no clause mentions.
@@ -360,7 +354,10 @@ def org_report(rmap: ResponsibilityMap, org: str | None = None) -> list[OrgEntry
         names = rmap.resolve(org)
         if not names:
             raise UnknownOrganisation(org.strip(), rmap.suggest(org))
-    return [OrgEntry(n, rmap.aliases_of(n), tuple(m for m in rmap.mentions if m.org == n)) for n in names]
+    entries = [OrgEntry(n, rmap.aliases_of(n), tuple(m for m in rmap.mentions
+                                                     if m.org == n and (label is None or m.clause_label == label)))
+               for n in names]
+    return [e for e in entries if e.mentions]  # only a label filter leaves an organisation with none
 
 
 # Renderers and the `qa ask` hook live in their own modules (they import this

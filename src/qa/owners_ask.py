@@ -13,7 +13,7 @@ from dataclasses import replace
 from .errors import BadQuestion
 from .owners import (OWNER_ROLES, ROLE_NAMES, MeasureOwners, OrgRole,
                      ResponsibilityMap, UnknownOrganisation, inherited_owners, normalise_name, who)
-from .owners_extract import GENERIC_KINDS
+from .owners_extract import GENERIC_NAMES
 from .segment import Segmenter
 from .types import Answer, Citation, Hit
 
@@ -31,8 +31,8 @@ _ROLE_WORDS = (
     (re.compile(r"主体责任|落实"), "main_responsibility"),
     (re.compile(r"资金|经费|出钱|出资"), "funding"),
 )
-_ROLE_ORDER = ("issuer", "lead", "main_responsibility", "entrusted", "funding", "partner",
-               "supported", "built", "named")
+# ROLE_NAMES lists the roles from most to least answerable: answers follow that order.
+_ROLE_ORDER = tuple(ROLE_NAMES)
 _MAX_PER_ORG = 6
 
 # How one mention reads in an answer: 「{name}{phrase}：「evidence」」.
@@ -49,20 +49,18 @@ _ROLE_PHRASES = {
 }
 
 
-def is_ownership_question(question: str) -> bool:
-    """True for questions about who leads, answers for or takes part in a measure."""
+def is_ownership_question(question: str, segmenter: Segmenter) -> bool:
+    """True for questions about who leads, answers for or takes part in a measure
+    (organisation names come from `segmenter`'s domain dictionary)."""
     text = "".join(question.split())
     if _ASKS_WHO.search(text):
         return True
-    return bool(_ASKS_ROLE.search(text)) and _names_an_org(text)
+    return bool(_ASKS_ROLE.search(text)) and _names_an_org(text, segmenter)
 
 
-def _names_an_org(text: str) -> bool:
-    from .domain import load_domain
-
-    names = [n for n, e in load_domain().by_name.items() if e.kind == "org"]
-    names += [*GENERIC_KINDS, *(a for v in GENERIC_KINDS.values() for a in v)]
-    return any(n in text for n in names)
+def _names_an_org(text: str, segmenter: Segmenter) -> bool:
+    names = [n for n, e in segmenter.domain.by_name.items() if e.kind == "org"]
+    return any(n in text for n in (*names, *GENERIC_NAMES))
 
 
 def answer_ownership(question: str, rmap: ResponsibilityMap, hits: list[Hit],
@@ -76,7 +74,7 @@ def answer_ownership(question: str, rmap: ResponsibilityMap, hits: list[Hit],
     """
     if not question or not question.strip():
         raise BadQuestion("问题为空：请输入要查询的问题。")
-    if not is_ownership_question(question):
+    if not is_ownership_question(question, segmenter):
         return None
     named, unknown = orgs_in_question(question, rmap, segmenter)
     scores = {(h.clause.doc_id, h.clause.clause_label): h.score for h in hits}
@@ -188,7 +186,7 @@ def _by_role(orgs: list[OrgRole]) -> list[tuple[str, list[OrgRole]]]:
     groups: dict[str, list[OrgRole]] = {}
     for o in orgs:
         groups.setdefault(o.role, []).append(o)
-    return sorted(groups.items(), key=lambda kv: _ROLE_ORDER.index(kv[0]) if kv[0] in _ROLE_ORDER else 99)
+    return sorted(groups.items(), key=lambda kv: _ROLE_ORDER.index(kv[0]))
 
 
 def _answer(question: str, parts: list[tuple[str, str, str, str]], rmap: ResponsibilityMap,

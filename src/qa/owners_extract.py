@@ -26,9 +26,6 @@ from dataclasses import dataclass
 from .domain import Domain
 from .segment import Segmenter
 
-ROLES = ("issuer", "lead", "partner", "supported", "entrusted", "main_responsibility",
-         "funding", "built", "named")
-
 # Left cues: the *last* of these before a name (inside its phrase) sets its role.
 # "supported!" is explicit support (支持X, 鼓励X), which beats what follows the
 # name; plain "supported" (提升X能力 …) is weaker than any other cue.
@@ -81,6 +78,8 @@ GENERIC_KINDS: dict[str, tuple[str, ...]] = {
     "科技园区": (),
     "创新型城市": (),
 }
+# Every spelling of a generic kind: what a clause or a question may say.
+GENERIC_NAMES = (*GENERIC_KINDS, *(a for v in GENERIC_KINDS.values() for a in v))
 # Kinds that only name a body when a region scopes them (东部省市园区, not 共建园区).
 _SCOPED_ONLY = ("园区",)
 # Groups of provinces that act as one party.
@@ -98,7 +97,6 @@ class Found:
     kind: str  # "org" (named body), "generic" (kind of body) or "region"
     role: str
     evidence: str
-    offset: int  # where in the clause text it was found, for document order
 
 
 @dataclass(frozen=True)
@@ -122,9 +120,9 @@ _SENTENCE = re.compile(r"[^。！？；\n]+[。！？；]?")
 _ENUMERATOR = re.compile(r"^(\d{1,2}[.．、]|[（(][一二三四五六七八九十\d]+[）)]|[一二三四五六七八九十]+、)")
 
 
-def sentences(text: str) -> list[tuple[int, str]]:
-    """(offset, sentence) pairs of a clause's text, in order."""
-    return [(m.start(), m.group()) for m in _SENTENCE.finditer(text) if m.group().strip()]
+def sentences(text: str) -> list[str]:
+    """The sentences of a clause's text, in order."""
+    return [s for s in _SENTENCE.findall(text) if s.strip()]
 
 
 def evidence_of(sentence: str) -> str:
@@ -138,8 +136,7 @@ class ClauseReader:
     def __init__(self, segmenter: Segmenter):
         self.segmenter = segmenter
         self.domain: Domain = segmenter.domain
-        self._generic_re = _alternation([*GENERIC_KINDS, *(a for v in GENERIC_KINDS.values() for a in v),
-                                         *_SCOPED_ONLY])
+        self._generic_re = _alternation([*GENERIC_NAMES, *_SCOPED_ONLY])
         self._group_re = _alternation(REGION_GROUPS)
         departments = [e.canonical for e in self.domain.of_kind("org") if e.canonical.endswith("部门")]
         self._dept_re = re.compile("(" + "|".join(map(re.escape, _DEPT_SCOPES)) + ")("
@@ -150,10 +147,10 @@ class ClauseReader:
         """Every organisation mention in a clause's text. Names in `issuers` are
         given the issuer role (the caller passes them for a cover notice only)."""
         found: list[Found] = []
-        for offset, sentence in sentences(text):
+        for sentence in sentences(text):
             evidence = evidence_of(sentence)
             for span, role in self.read_sentence(sentence, issuers):
-                found.append(Found(span.org, span.aliases, span.kind, role, evidence, offset + span.start))
+                found.append(Found(span.org, span.aliases, span.kind, role, evidence))
         return found
 
     def read_sentence(self, sentence: str, issuers: tuple[str, ...] = ()) -> list[tuple[_Span, str]]:
@@ -369,7 +366,7 @@ def _last_cue(left: str, adjacent: bool) -> str | None:
     matches = list(_LEFT_CUE_RE.finditer(left))
     if not matches:
         return None
-    last = max(matches, key=lambda m: m.end())
+    last = matches[-1]  # finditer's matches do not overlap: the last one ends last
     if adjacent and last.end() != len(left):
         return None
     return _LEFT_CUES[last.group()]
