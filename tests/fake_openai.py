@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import sys
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -89,6 +90,14 @@ class Recorded:
         return next(m["content"] for m in self.body["messages"] if m["role"] == "user")
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """Clients that give up (the timeout tests) close the socket mid-reply; that is expected."""
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError, TimeoutError)):
+            super().handle_error(request, client_address)
+
+
 @dataclass
 class FakeOpenAI:
     """The server, its script and what it received."""
@@ -97,7 +106,7 @@ class FakeOpenAI:
     _script: list[Behaviour] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _stop: threading.Event = field(default_factory=threading.Event)
-    _server: ThreadingHTTPServer | None = None
+    _server: "_QuietServer | None" = None
 
     def script(self, *behaviours: Behaviour) -> None:
         with self._lock:
@@ -120,7 +129,7 @@ class FakeOpenAI:
         class Handler(_Handler):
             owner = fake
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _QuietServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True, name="fake-openai").start()
         return self
