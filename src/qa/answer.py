@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 from .question import Question
 from .segment import Segmenter
+from .structure import SENTENCE
 from .types import Answer, Citation, Clause, Hit
 
 REFUSAL = "文件中未找到与该问题直接相关的内容。"
-_SENTENCE = re.compile(r"[^。；！？\n]+[。；！？]?")
 _LIST_QUESTION = re.compile(r"哪些|有哪|分别|都有|所有|各项|几项|哪几|列举|包括什么|包括哪")
 _WHEN_QUESTION = re.compile(r"何时|什么时候|哪天|哪一天|日期|哪年|哪一年|年份|时间")
 _NUMBER_QUESTION = re.compile(r"多少|几|文号|编号|号")
@@ -237,7 +237,7 @@ def _position(clause: Clause, sentence: str) -> int:
 def _sentences(text: str) -> list[str]:
     """Sentences of a text; a leading heading number (2. / （一）) is dropped."""
     out = []
-    for match in _SENTENCE.finditer(text):
+    for match in SENTENCE.finditer(text):
         sentence = _HEADING_NUMBER.sub("", match.group().strip())
         if len(sentence) >= 4:
             # Each quoted sentence is shown as a statement of its own.

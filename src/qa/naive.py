@@ -20,7 +20,6 @@ are measured in the same clause labels as the assistant's.
 """
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,13 +28,12 @@ from typing import Sequence
 from .embed import Embedder, LlamaIndexEmbedding
 from .evaluate import RETRIEVAL_DEPTH, EvalQuestion, Observation
 from .load import load_paths
-from .structure import parse_clauses
+from .structure import SENTENCE, parse_clauses
 from .types import Answer, Citation, Clause, Document
 
 CHUNK_SIZE = 256  # tokens (tiktoken cl100k_base): ~200 Chinese characters
 CHUNK_OVERLAP = 32
 ANSWER_SENTENCES = 2
-_SENTENCE = re.compile(r"[^。；！？\n]+[。；！？]?")
 
 
 @dataclass(frozen=True)
@@ -86,7 +84,7 @@ def chunk_documents(documents: Sequence[Document], clauses: Sequence[Clause],
 
 def naive_answer_text(chunk_text: str, sentences: int = ANSWER_SENTENCES) -> str:
     """The first `sentences` sentences of a chunk, as a naive pipeline would show them."""
-    found = [m.group().strip() for m in _SENTENCE.finditer(chunk_text) if m.group().strip()]
+    found = [m.group().strip() for m in SENTENCE.finditer(chunk_text) if m.group().strip()]
     return "".join(found[:sentences])
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from .domain import Domain
 from .segment import Segmenter
+from .structure import SENTENCE
 
 # Left cues: the *last* of these before a name (inside its phrase) sets its role.
 # "supported!" is explicit support (支持X, 鼓励X), which beats what follows the
@@ -116,13 +117,12 @@ class _Token:
     end: int
 
 
-_SENTENCE = re.compile(r"[^。！？；\n]+[。！？；]?")
 _ENUMERATOR = re.compile(r"^(\d{1,2}[.．、]|[（(][一二三四五六七八九十\d]+[）)]|[一二三四五六七八九十]+、)")
 
 
 def sentences(text: str) -> list[str]:
     """The sentences of a clause's text, in order."""
-    return [s for s in _SENTENCE.findall(text) if s.strip()]
+    return [s for s in SENTENCE.findall(text) if s.strip()]
 
 
 def evidence_of(sentence: str) -> str:

@@ -32,6 +32,9 @@ _TITLE_END_WORDS = re.compile(
     r"^.{1,10}?(要求|任务|措施|原则|目标|思想|保障|机制|意义|背景|范围|职责|附则|总则|安排|步骤|分工|组织实施)"
 )
 _TITLE_MAX = 60
+# A sentence of clause text: up to and including its end mark. Shared by every
+# stage that splits clauses into sentences (answers, verification, owners).
+SENTENCE = re.compile(r"[^。；！？!?\n]+[。；！？!?]?")
 
 
 @dataclass

@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 from typing import Callable, Sequence
 
+from .structure import SENTENCE
 from .types import Answer, Citation, Hit
 
 # Phrases with which the model says the documents do not answer the question
@@ -40,7 +41,6 @@ _MORE_NUMBERING = re.compile(r"[\d〇一二三四五六七八九十百(（]")
 _LOOKS_LIKE_LABEL = re.compile(r"^(第?[〇一二三四五六七八九十百]+|[（(][〇一二三四五六七八九十百\d]+[）)]|\d|通知|前言)")
 _QUOTE = re.compile(r"「([^「」\n]{1,400})」|“([^“”\n]{1,400})”")
 _TERMINATORS = "。！？!?；;\n"
-_CLAUSE_SENTENCE = re.compile(r"[^。；！？!?\n]+[。；！？!?]?")
 _THINK = re.compile(r"<think>.*?(</think>|$)", re.S)
 _MIN_SENTENCE_CHARS = 4  # shorter fragments ("是的。") carry no claim worth a citation
 
@@ -203,7 +203,7 @@ def best_sentence(answer_sentence: str, clause_text: str, min_overlap: float = 0
     if not wanted:
         return None
     best, best_score = None, 0.0
-    for candidate in (m.group(0).strip() for m in _CLAUSE_SENTENCE.finditer(clause_text)):
+    for candidate in (m.group(0).strip() for m in SENTENCE.finditer(clause_text)):
         have = _bigrams(candidate)
         score = len(wanted & have) / len(wanted)
         if score > best_score:
