@@ -1,6 +1,6 @@
 """Benchmark for the core pipeline (issue 2). Not a test: prints figures.
 
-    .venv/bin/python bench/core_bench.py [--questions eval/questions.jsonl] [--runs 3]
+    .venv/bin/python bench/core_bench.py [--questions eval/dev.jsonl] [--runs 3]
 
 Reports ingest time of the corpus into a fresh index, cold `qa ask` end to
 end, warm answer latency (retrieval + extractive answer, index loaded) and
@@ -24,7 +24,7 @@ from qa import Assistant, Settings
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--questions", default="eval/questions.jsonl")
+    parser.add_argument("--questions", default="eval/dev.jsonl")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     rows = [json.loads(line) for line in Path(args.questions).read_text(encoding="utf-8").splitlines() if line.strip()]

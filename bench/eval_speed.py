@@ -3,7 +3,7 @@
     .venv/bin/python bench/eval_speed.py [--runs 3] [--index-dir DIR] [-- extra eval arguments]
 
 Each run is a fresh process, as CI runs it: interpreter start, model and index
-load, the whole question set on the extractive backend, report writing. The
+load, both question splits on the extractive backend, report writing. The
 index is built once beforehand (in a temp folder unless --index-dir is given),
 so the figures are for evaluation, not ingest. Prints every run and the median.
 """
@@ -22,7 +22,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--index-dir", type=Path)
-    parser.add_argument("extra", nargs="*", help="more `qa eval` arguments, e.g. --compare naive")
+    parser.add_argument("extra", nargs="*", help="more `qa eval` arguments, e.g. --compare naive or --split dev")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         index_dir = args.index_dir or Path(scratch) / "index"

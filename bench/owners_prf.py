@@ -12,10 +12,10 @@ import argparse
 import time
 from pathlib import Path
 
-from qa.load import load_file
-from qa.owners import build_responsibility_map, read_triples
-from qa.segment import Segmenter
-from qa.structure import parse_clauses
+from qa.ingest.load import load_file
+from qa.owners.map import build_responsibility_map, read_triples
+from qa.text.segment import Segmenter
+from qa.ingest.structure import parse_clauses
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ forever"). It records every request so tests can inspect the prompt.
 from __future__ import annotations
 
 import json
+import select
 import socket
 import threading
 import sys
@@ -25,7 +26,7 @@ import pytest
 class Behaviour:
     """What the server does with one request."""
 
-    kind: str  # answer | status | hang | cut | stall | no_finish | stream_error
+    kind: str  # answer | status | echo | hang | cut | stall | no_finish | stream_error
     text: str = ""
     status: int = 200
     message: str = ""
@@ -34,11 +35,12 @@ class Behaviour:
     finish_reason: str = "stop"
     headers: tuple[tuple[str, str], ...] = ()
     chunk_chars: int = 4
+    pause: float = 0.0  # seconds between streamed chunks, like a model generating
 
 
-def answer(text: str, finish_reason: str = "stop", chunk_chars: int = 4) -> Behaviour:
-    """A normal completion of `text` (streamed in pieces of `chunk_chars`)."""
-    return Behaviour("answer", text=text, finish_reason=finish_reason, chunk_chars=chunk_chars)
+def answer(text: str, finish_reason: str = "stop", chunk_chars: int = 4, pause: float = 0.0) -> Behaviour:
+    """A normal completion of `text` (streamed in pieces of `chunk_chars`, `pause` seconds apart)."""
+    return Behaviour("answer", text=text, finish_reason=finish_reason, chunk_chars=chunk_chars, pause=pause)
 
 
 def status(code: int, message: str = "", headers: dict[str, str] | None = None) -> Behaviour:
@@ -48,6 +50,12 @@ def status(code: int, message: str = "", headers: dict[str, str] | None = None) 
     so tests can check that the client scrubs it.
     """
     return Behaviour("status", status=code, message=message, headers=tuple((headers or {}).items()))
+
+
+def echo_headers(code: int = 400) -> Behaviour:
+    """An error status whose message echoes every request header (`Authorization=Basic …` included),
+    as some proxies do: what the client shows of it must not carry a credential."""
+    return Behaviour("echo", status=code)
 
 
 def hang(seconds: float) -> Behaviour:
@@ -87,7 +95,8 @@ class Recorded:
 
     @property
     def user(self) -> str:
-        return next(m["content"] for m in self.body["messages"] if m["role"] == "user")
+        """The last user message: the one with the clauses and the question (earlier ones are examples)."""
+        return [m["content"] for m in self.body["messages"] if m["role"] == "user"][-1]
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -103,6 +112,11 @@ class FakeOpenAI:
     """The server, its script and what it received."""
 
     requests: list[Recorded] = field(default_factory=list)
+    # Set when a client closed its connection while the server was still hanging or stalling on
+    # purpose: a real server would stop generating there.
+    disconnected: threading.Event = field(default_factory=threading.Event)
+    most_at_once: int = 0  # the most chat requests that were being served at the same time
+    _in_flight: int = 0
     _script: list[Behaviour] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -156,16 +170,42 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path.rstrip("/") != "/v1/chat/completions":
             return self._json(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
         behaviour = self.owner._next()
+        with self.owner._lock:
+            self.owner._in_flight += 1
+            self.owner.most_at_once = max(self.owner.most_at_once, self.owner._in_flight)
+        try:
+            self._reply(behaviour, body)
+        finally:
+            with self.owner._lock:
+                self.owner._in_flight -= 1
+
+    def _reply(self, behaviour: Behaviour, body: dict) -> None:
         model = body.get("model", "fake")
-        if behaviour.kind == "status":
+        if behaviour.kind in ("status", "echo"):
             return self._status(behaviour)
         if behaviour.kind == "hang":
-            self.owner._stop.wait(behaviour.seconds)
+            self._wait(behaviour.seconds)
             self.close_connection = True
             return
         if not body.get("stream"):
             return self._json(200, _completion(model, behaviour.text, behaviour.finish_reason))
         self._stream(behaviour, model)
+
+    def _wait(self, seconds: float) -> None:
+        """Say nothing for `seconds`, watching for the client to close the connection."""
+        deadline = threading.Event()
+        timer = threading.Timer(seconds, deadline.set)
+        timer.start()
+        try:
+            while not deadline.is_set() and not self.owner._stop.is_set():
+                readable, _, _ = select.select([self.connection], [], [], 0.05)
+                if readable and not self.connection.recv(1, socket.MSG_PEEK):
+                    self.owner.disconnected.set()
+                    return
+        except OSError:
+            self.owner.disconnected.set()
+        finally:
+            timer.cancel()
 
     # ---------------------------------------------------------------- replies
 
@@ -184,6 +224,8 @@ class _Handler(BaseHTTPRequestHandler):
         if b.status == 401:
             token = self.headers.get("Authorization", "").removeprefix("Bearer ")
             message = f"Incorrect API key provided: {token}"
+        if b.kind == "echo":
+            message = "bad request; headers: " + "; ".join(f"{k}={v}" for k, v in self.headers.items())
         kind = {401: "invalid_request_error", 429: "rate_limit_exceeded"}.get(b.status, "server_error")
         self._json(b.status, {"error": {"message": message, "type": kind, "code": b.status}}, b.headers)
 
@@ -196,6 +238,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._event(_chunk(model, {"role": "assistant", "content": ""}))
         limit = b.chunks if b.kind in ("cut", "stall", "stream_error") else len(pieces)
         for piece in pieces[:limit]:
+            if b.pause and self.owner._stop.wait(b.pause):
+                return
             self._event(_chunk(model, {"content": piece}))
         if b.kind == "cut":
             # Drop the TCP connection in the middle of the chunked body.
@@ -204,7 +248,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if b.kind == "stall":
-            self.owner._stop.wait(b.seconds)
+            self._wait(b.seconds)
             self.close_connection = True
             return
         if b.kind == "stream_error":

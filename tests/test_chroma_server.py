@@ -8,6 +8,7 @@ import chromadb
 import pytest
 
 from qa import Assistant, Settings
+from tests.conftest import CORPUS
 from tests.servers import free_port, wait_for_port
 
 pytestmark = pytest.mark.server
@@ -35,7 +36,7 @@ def test_ingest_and_answer_through_a_chroma_server(chroma_server, plan_index_dir
     # The vectors live on the server, not in the local build folder.
     client = chromadb.HttpClient(host="127.0.0.1", port=port)
     assert [c.name for c in client.list_collections()] == [f"qa-{report.build}"]
-    assert client.get_collection(f"qa-{report.build}").count() == 26
+    assert client.get_collection(f"qa-{report.build}").count() == report.clauses
     assert not (tmp_path / "index" / "builds" / report.build / "chroma").exists()
 
     answer = Assistant(settings, auto_build=False).ask("如何打造世界级盐湖产业基地？")
@@ -48,7 +49,8 @@ def test_ingest_and_answer_through_a_chroma_server(chroma_server, plan_index_dir
 
 
 def test_unreachable_server_is_a_clear_error(tmp_path):
-    settings = Settings.load({"index_dir": tmp_path / "index", "chroma_url": f"http://127.0.0.1:{free_port()}"})
+    settings = Settings.load({"index_dir": tmp_path / "index", "chroma_url": f"http://127.0.0.1:{free_port()}",
+                              "corpus_dir": CORPUS, "embedding_backend": "fake"})
     from qa.errors import QAError
 
     with pytest.raises(QAError) as error:

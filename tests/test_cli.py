@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from qa.cli import main
+from qa.cli.main import main
 
 
 @pytest.fixture
@@ -30,8 +30,9 @@ def test_ask_json_contract(qa):
     assert data["question"] == "如何打造世界级盐湖产业基地？" and data["refused"] is False
     assert data["backend"] == "extractive"
     citation = data["citations"][0]
-    assert set(citation) == {"doc", "doc_title", "label", "path", "text", "quote", "score"}
-    assert citation["label"] == "二（三）2" and citation["doc"] == "east-west-plan-2022-plan"
+    assert set(citation) == {"doc", "doc_title", "label", "cite", "path", "text", "quote", "score", "support"}
+    assert citation["support"] == []  # quoted verbatim: only generated sentences are checked
+    assert citation["label"] == citation["cite"] == "二（三）2" and citation["doc"] == "east-west-plan-2022-plan"
     assert citation["doc_title"] == "“十四五”东西部科技合作实施方案"
     assert citation["path"].endswith("2.打造世界级盐湖产业基地")
     assert citation["quote"] in citation["text"] and citation["text"].startswith("2.打造世界级盐湖产业基地。")
@@ -65,11 +66,18 @@ def test_show_json_offsets(qa):
     assert data["end"] - data["start"] == len(data["text"])
 
 
-def test_docs_lists_both_documents(qa):
+def test_docs_lists_works_and_versions(qa):
     code, out, _ = qa("docs", "--json")
-    docs = json.loads(out)
-    assert code == 0 and [d["doc"] for d in docs] == ["east-west-plan-2022-notice", "east-west-plan-2022-plan"]
+    works = json.loads(out)
+    docs = [v for w in works for v in w["versions"]]
+    assert code == 0 and [d["doc"] for d in docs[:2]] == ["east-west-plan-2022-notice", "east-west-plan-2022-plan"]
     assert docs[1]["clauses"][:3] == ["前言", "一", "二（一）1"] and docs[0]["doc_number"] == "国科发区〔2022〕25号"
+    assert docs[0]["cite_as"] == docs[1]["cite_as"] == ""  # the plan's clauses are cited by label alone
+    popularisation = next(w for w in works if w["work"] == "科学技术普及法")
+    assert [(v["date"], v["latest"], v["cite_as"]) for v in popularisation["versions"]] == [
+        ("2002-06-29", False, "科学技术普及法（2002年版）"), ("2024-12-25", True, "科学技术普及法")]
+    code, out, _ = qa("docs")
+    assert "《科学技术普及法》（2 个版本，默认依据最新版本）" in out and "（旧版）" in out
 
 
 @pytest.mark.parametrize("args, code, message", [
@@ -130,3 +138,35 @@ def test_find_lists_clauses_with_every_keyword(qa):
 def test_orgs_with_an_unknown_label_names_the_nearest(qa):
     code, _, err = qa("orgs", "--label", "二（三）9")
     assert code == 3 and "没有编号为 二（三）9 的条款" in err and "二（三）" in err
+
+
+def test_version_needs_no_index(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.startswith("qa 0.")
+
+
+def test_qa_works_from_any_directory_once_ingested(tmp_path, monkeypatch, capsys):
+    from tests.conftest import CORPUS
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("QA_EMBEDDING_BACKEND", "fake")
+    (tmp_path / "somewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "somewhere")
+    assert main(["ingest", str(CORPUS)]) == 0
+    assert (tmp_path / "data" / "qa" / "index" / "CURRENT").is_file()  # the index lives in the data directory
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    capsys.readouterr()
+    assert main(["show", "二（三）2"]) == 0 and "盐湖" in capsys.readouterr().out
+
+
+def test_diff_of_two_versions(qa):
+    code, out, _ = qa("diff", "科普法", "--json")
+    data = json.loads(out)
+    assert code == 0 and (data["old"], data["new"]) == ("科学技术普及法-2002-06-29", "科学技术普及法-2024-12-25")
+    assert data["counts"]["added"] > 0 and data["counts"]["changed"] > 0
+    code, out, _ = qa("diff", "科普法")
+    assert code == 0 and out.startswith("《科学技术普及法》2002年版 → 《科学技术普及法》2024年修订版")
+    code, _, err = qa("diff", "科技进步法")
+    assert code != 0 and "《科学技术普及法》" in err

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from qa import Assistant, Settings
-from qa.embed import make_embedder
+from qa.ingest.embed import make_embedder
 from qa.errors import BackendUnavailable
 from tests.servers import free_port, wait_for_port
 
@@ -31,8 +31,8 @@ def embeddings_url(tmp_path_factory):
 
 def test_endpoint_vectors_match_the_bundled_model(embeddings_url):
     remote = make_embedder(Settings.load({"embedding_backend": "openai", "embedding_base_url": embeddings_url,
-                                          "embedding_model": "multilingual-e5-small"}, env={}))
-    local = make_embedder(Settings.load(env={}))
+                                          "embedding_model": "multilingual-e5-small"}, env={}).embedding)
+    local = make_embedder(Settings.load(env={}).embedding)
     text = "打造世界级盐湖产业基地"
     assert remote.name == "openai/multilingual-e5-small"
     assert float(remote.embed_query(text) @ local.embed_query(text)) > 0.99
@@ -58,7 +58,7 @@ def test_index_and_answer_through_the_endpoint(embeddings_url, tmp_path):
 
 def test_unreachable_endpoint_is_a_clear_error(tmp_path):
     settings = Settings.load({"embedding_backend": "openai", "embedding_base_url": f"http://127.0.0.1:{free_port()}/v1",
-                              "llm_timeout": 2}, env={})
+                              "embedding_timeout": 2}, env={})
     with pytest.raises(BackendUnavailable) as error:
-        make_embedder(settings).embed_query("盐湖")
+        make_embedder(settings.embedding).embed_query("盐湖")
     assert "向量服务不可用" in str(error.value)

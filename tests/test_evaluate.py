@@ -1,7 +1,9 @@
-"""Regression evaluation: metric functions, the baseline gate, reports, and real runs.
+"""Regression evaluation: metric functions, question splits, the baseline gate,
+reports, progress, and real runs.
 
-The real-corpus tests share one index built in a temp folder for the session
-(embedding the corpus takes seconds) and one full run of eval/questions.jsonl.
+Real runs use the shared plan index (conftest's `plan_index_dir`) and the
+11-question tests/data/eval-small.jsonl: no pytest test runs the full
+regression splits, which run only in `make eval-gate`.
 """
 from __future__ import annotations
 
@@ -10,27 +12,33 @@ import io
 import json
 import re
 import socket
-from xml.etree import ElementTree
 from pathlib import Path
+from types import SimpleNamespace
+from xml.etree import ElementTree
 
 import pytest
 
-from qa.baseline import (DEFAULT_TOLERANCES, Baseline, baseline_from_run, compare_to_baseline, read_baseline,
-                         write_baseline)
-from qa.evaluate import (QUESTION_TYPES, AssistantPipeline, EvalQuestion, EvalRun, Observation, QuestionResult,
-                         QuestionSetError, RunMetrics, citation_precision, compute_metrics, evaluate, fact_present,
-                         hit_at, load_questions, match_facts, percentile, recall_at, reciprocal_rank, refusal_scores,
-                         score_question, strip_citation_markers)
-from qa.cli import main as qa_main
-from qa.evaluate_cli import ProgressBar, eval_settings
-from qa.naive import NaivePipeline, naive_answer_text, overlapping_labels
-from qa.report import EvalReport, render_html, render_markdown, write_reports
+from qa.cli.eval import DEFAULT_SPLITS, EvalOptions, eval_settings, eval_splits, evaluate_with_progress, run_eval
+from qa.cli.main import main as qa_main
+from qa.evaluate.baseline import (BASELINE_FORMAT, DEFAULT_TOLERANCES, Baseline, baseline_from_runs,
+                                  compare_to_baseline, read_baseline, split_baseline, write_baseline)
+from qa.evaluate.metrics import (Observation, QuestionResult, RunMetrics, citation_precision, compute_metrics,
+                                 fact_present, hit_at, match_facts, percentile, recall_at, reciprocal_rank,
+                                 refusal_scores, score_question, strip_citation_markers)
+from qa.evaluate.naive import NaivePipeline, naive_answer_text, overlapping_labels
+from qa.evaluate.questions import (QUESTION_TYPES, EvalQuestion, QuestionSetError, load_questions, load_splits,
+                                   ordered_types)
+from qa.evaluate.report import EvalReport, SplitReport, render_html, render_markdown, write_reports
+from qa.evaluate.run import AssistantPipeline, EvalRun, evaluate
 from qa.settings import Settings
 from qa.types import Answer, Citation, Clause, Hit
 
 ROOT = Path(__file__).resolve().parents[1]
-QUESTIONS = ROOT / "eval" / "questions.jsonl"
+DEV = ROOT / "eval" / "dev.jsonl"
+TEST = ROOT / "eval" / "test.jsonl"
+SMALL = Path(__file__).parent / "data" / "eval-small.jsonl"
 CORPUS = ROOT / "corpus"
+PLAN_FILE = CORPUS / "east-west-plan-2022.txt"
 
 
 # --- helpers -------------------------------------------------------------------------
@@ -40,8 +48,10 @@ def question(qid="q1", expected=("二（三）2",), facts=(("天津",),), answer
                         **extra)
 
 
-def result(q: EvalQuestion, retrieved=(), cited=(), refused=False, found=(), missed=(), latency=10.0, error=""):
-    return QuestionResult(q, tuple(retrieved), tuple(cited), "", refused, tuple(found), tuple(missed), latency, error)
+def result(q: EvalQuestion, retrieved=(), cited=(), refused=False, found=(), missed=(), latency=10.0, error="",
+           text=""):
+    return QuestionResult(q, tuple(retrieved), tuple(cited), text, refused, tuple(found), tuple(missed), latency,
+                          error)
 
 
 def citation(label: str) -> Citation:
@@ -52,19 +62,13 @@ def run_of(results, name="assistant") -> EvalRun:
     return EvalRun(name, "extractive", tuple(results), RunMetrics.of(results), 1.0)
 
 
-@contextlib.contextmanager
-def offline():
-    """The conftest socket guard is per test; session fixtures get the same guard here."""
-    real = socket.socket.connect
+def write_lines(path: Path, rows) -> Path:
+    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+    return path
 
-    def connect(self, address):
-        if not isinstance(address, (str, bytes)) and address[0] not in ("127.0.0.1", "::1", "localhost"):
-            raise AssertionError(f"tried to reach the network: {address!r}")
-        return real(self, address)
 
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(socket.socket, "connect", connect)
-        yield
+ROW = {"id": "x", "question": "问？", "expected_labels": ["一"], "key_facts": [["甲"]], "answerable": True,
+       "type": "fact"}
 
 
 # --- per-question scoring ------------------------------------------------------------
@@ -110,9 +114,13 @@ def test_fact_matching_accepts_any_wording_and_ignores_citation_markers():
     assert fact_present(["二（三）2"], strip_citation_markers(text)) is False
 
 
-def test_percentile_interpolates_between_ranks():
+def test_percentile_interpolates_linearly_between_ranks():
+    # by hand: rank (n-1)·q/100 between the sorted values, e.g. 3·0.95 = 2.85 → 30 + 0.85·10
     assert percentile([40, 10, 30, 20], 50) == 25.0
     assert percentile([10, 20, 30, 40], 95) == pytest.approx(38.5)
+    assert percentile([10, 20, 30, 40, 50], 25) == 20.0
+    assert percentile([7.0], 95) == 7.0
+    assert (percentile([3, 1, 2], 0), percentile([3, 1, 2], 100)) == (1.0, 3.0)
     assert percentile([], 50) is None
 
 
@@ -159,20 +167,21 @@ def test_compute_metrics_on_a_tiny_run():
     assert m["latency_p50_ms"] == 25.0
 
 
-def test_run_metrics_group_by_type_in_readme_order():
-    results = [result(question("u", expected=(), facts=(), answerable=False, qtype="unanswerable"), refused=True),
+def test_run_metrics_group_by_type_in_readme_order_and_new_types_after():
+    results = [result(question("v", qtype="version")),
+               result(question("u", expected=(), facts=(), answerable=False, qtype="unanswerable"), refused=True),
+               result(question("d", qtype="diff")),
                result(question("f"), retrieved=("二（三）2",), cited=("二（三）2",), found=("天津",))]
     metrics = RunMetrics.of(results)
-    assert list(metrics.by_type) == ["fact", "unanswerable"]
+    assert list(metrics.by_type) == ["fact", "unanswerable", "diff", "version"]
     assert metrics.by_type["unanswerable"]["hit@1"] is None  # retrieval metrics: answerable only
-    assert metrics.counts == {"fact": 1, "unanswerable": 1}
+    assert metrics.counts == {"fact": 1, "unanswerable": 1, "diff": 1, "version": 1}
+    assert ordered_types(["national", "list", "corrective", "fact", "list"]) == ["fact", "list", "corrective",
+                                                                              "national"]
 
 
 def test_load_questions_checks_format(tmp_path):
-    good = tmp_path / "q.jsonl"
-    good.write_text(json.dumps({"id": "x", "question": "问？", "expected_labels": ["一"], "key_facts": [["甲"]],
-                                "answerable": True, "type": "fact", "history": ["先问"]}, ensure_ascii=False)
-                    + "\n", encoding="utf-8")
+    good = write_lines(tmp_path / "q.jsonl", [{**ROW, "history": ["先问"]}])
     (loaded,) = load_questions([good])
     assert loaded.history == ("先问",) and loaded.key_facts == (("甲",),)
     with pytest.raises(QuestionSetError, match="重复"):
@@ -183,12 +192,39 @@ def test_load_questions_checks_format(tmp_path):
         load_questions([broken])
     with pytest.raises(QuestionSetError, match="找不到"):
         load_questions([tmp_path / "none.jsonl"])
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n", encoding="utf-8")
+    with pytest.raises(QuestionSetError, match="为空"):
+        load_questions([empty])
 
 
-def test_the_shipped_question_set_loads():
-    questions = load_questions([QUESTIONS])
-    assert len(questions) == 148
-    assert {q.type for q in questions} == set(QUESTION_TYPES)
+def test_a_question_id_may_be_in_one_split_only(tmp_path):
+    dev = write_lines(tmp_path / "dev.jsonl", [ROW, {**ROW, "id": "y"}])
+    test = write_lines(tmp_path / "test.jsonl", [{**ROW, "id": "y", "question": "另一问？"}])
+    with pytest.raises(QuestionSetError, match="同时出现在 dev 和 test"):
+        load_splits({"dev": [dev], "test": [test]})
+    other = write_lines(tmp_path / "other.jsonl", [{**ROW, "id": "z"}])
+    splits = load_splits({"dev": [dev], "test": [other]})
+    assert list(splits) == ["dev", "test"] and [q.id for q in splits["test"]] == ["z"]
+
+
+def test_the_shipped_splits_load():
+    splits = load_splits({"dev": [DEV], "test": [TEST]})
+    for name, path in (("dev", DEV), ("test", TEST)):
+        lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        assert len(splits[name]) == len(lines)
+    assert {q.type for q in splits["dev"]} >= set(QUESTION_TYPES)
+    # The held-out split covers the kinds users ask, not just facts; its ids say it is held out.
+    assert {"unanswerable", "multi_turn", "corrective", "structure"} <= {q.type for q in splits["test"]}
+    assert all(q.id.startswith("t-") for q in splits["test"])
+    assert DEFAULT_SPLITS == {"dev": Path("eval/dev.jsonl"), "test": Path("eval/test.jsonl")}
+
+
+def test_the_small_file_has_about_ten_questions_of_every_type_and_a_new_one():
+    questions = load_questions([SMALL])
+    assert 8 <= len(questions) <= 12
+    assert set(QUESTION_TYPES) <= {q.type for q in questions}
+    assert ordered_types(q.type for q in questions)[-1] == "metadata"  # not a documented type: shown last
 
 
 def test_assistant_pipeline_passes_history_and_ranks_the_standalone_question():
@@ -196,6 +232,10 @@ def test_assistant_pipeline_passes_history_and_ranks_the_standalone_question():
 
     class FakeAssistant:
         settings = Settings.load({})
+
+        def understand(self, text, history=()):
+            calls.append(("understand", text, list(history)))
+            return SimpleNamespace(text=f"{text}（独立）")
 
         def ask(self, text, *, history=None, doc_id=None):
             calls.append(("ask", text, history, doc_id))
@@ -208,10 +248,13 @@ def test_assistant_pipeline_passes_history_and_ranks_the_standalone_question():
             return [Hit(clause, 1.0)]
 
     q = question("mt", expected=("二（二）2",), facts=(("青稞",),), qtype="multi_turn",
-                 history=("青海的特色农牧业有什么措施？",))
+                 history=("青海的特色农牧业有什么措施？", "那枸杞呢？"))
     run = evaluate(AssistantPipeline(FakeAssistant()), [q])
-    assert calls[0] == ("ask", "问题 mt", ["青海的特色农牧业有什么措施？"], None)
-    assert calls[1] == ("search", "西藏的特色农牧业有什么措施？", 5, None)
+    # Earlier turns are replayed as a chat keeps them: each understood after the ones before it.
+    assert calls[0] == ("understand", "青海的特色农牧业有什么措施？", [])
+    assert calls[1] == ("understand", "那枸杞呢？", ["青海的特色农牧业有什么措施？（独立）"])
+    assert calls[2] == ("ask", "问题 mt", ["青海的特色农牧业有什么措施？（独立）", "那枸杞呢？（独立）"], None)
+    assert calls[3] == ("search", "西藏的特色农牧业有什么措施？", 5, None)
     assert run.results[0].passed and run.metrics.overall["hit@1"] == 1.0
 
 
@@ -228,7 +271,7 @@ def _two_runs():
 
 def test_gate_fails_when_a_metric_drops_beyond_its_tolerance():
     good, worse = _two_runs()
-    comparison = compare_to_baseline(worse, baseline_from_run(good))
+    comparison = compare_to_baseline(worse, baseline_from_runs({"dev": good}), "dev")
     assert comparison.failed
     assert {c.metric for c in comparison.regressions if c.scope == "overall"} >= {"hit@1", "pass_rate"}
     hit = comparison.change("hit@1")
@@ -237,14 +280,23 @@ def test_gate_fails_when_a_metric_drops_beyond_its_tolerance():
 
 def test_gate_passes_within_tolerance_and_ignores_latency():
     good, worse = _two_runs()
-    lenient = Baseline(good.metrics, good.passes, {k: (None if v is None else 0.3) for k, v in
-                                                   DEFAULT_TOLERANCES.items()},
+    lenient = Baseline({"dev": split_baseline(good)},
+                       {k: (None if v is None else 0.3) for k, v in DEFAULT_TOLERANCES.items()},
                        {k: None for k in DEFAULT_TOLERANCES})
-    assert not compare_to_baseline(worse, lenient).failed
+    assert not compare_to_baseline(worse, lenient, "dev").failed
     slower = run_of([result(r.question, r.retrieved, r.cited, found=r.facts_found, latency=10_000)
                      for r in good.results])
-    comparison = compare_to_baseline(slower, baseline_from_run(good))
+    comparison = compare_to_baseline(slower, baseline_from_runs({"dev": good}), "dev")
     assert comparison.change("latency_p50_ms").delta > 0 and not comparison.failed
+
+
+def test_each_split_is_compared_with_its_own_baseline():
+    good, worse = _two_runs()
+    baseline = baseline_from_runs({"dev": good, "test": worse})
+    assert not compare_to_baseline(worse, baseline, "test").failed  # test was stored as it is now
+    assert compare_to_baseline(worse, baseline, "dev").failed
+    with pytest.raises(QuestionSetError, match="没有 other 划分"):
+        compare_to_baseline(good, baseline, "other")
 
 
 def test_flipped_questions_are_listed_pass_to_fail_first():
@@ -253,32 +305,62 @@ def test_flipped_questions_are_listed_pass_to_fail_first():
                      result(qs[2], cited=("二（三）2",), found=("天津",))])
     after = run_of([result(qs[0], cited=("二（三）2",), found=("天津",)),
                     result(qs[1], cited=("二（三）2",), found=("天津",)), result(qs[2])])
-    flips = compare_to_baseline(after, baseline_from_run(before)).flips
+    flips = compare_to_baseline(after, baseline_from_runs({"dev": before}), "dev").flips
     assert [(f.question_id, f.was_passing, f.now_passing) for f in flips] == [("q2", True, False),
                                                                               ("q1", False, True)]
 
 
-def test_baseline_round_trip_keeps_tolerances(tmp_path):
+def test_baseline_round_trip_keeps_tolerances_and_the_splits_not_run(tmp_path):
     good, worse = _two_runs()
-    custom = Baseline(good.metrics, good.passes, {**DEFAULT_TOLERANCES, "hit@1": 0.5}, {})
+    custom = Baseline({"dev": split_baseline(good), "test": split_baseline(good)},
+                      {**DEFAULT_TOLERANCES, "hit@1": 0.5}, {})
     path = tmp_path / "baseline.json"
-    write_baseline(path, baseline_from_run(worse, keep=custom))
+    write_baseline(path, baseline_from_runs({"dev": worse}, keep=custom))  # as `--split dev --update-baseline`
     stored = read_baseline(path)
     assert stored.tolerances["hit@1"] == 0.5 and stored.tolerances["latency_p50_ms"] is None
-    assert stored.passes == worse.passes
-    assert stored.metrics.overall["hit@1"] == 0.75
+    assert list(stored.splits) == ["dev", "test"]
+    assert stored.splits["dev"].passes == worse.passes and stored.splits["test"].passes == good.passes
+    assert stored.splits["dev"].metrics.overall["hit@1"] == 0.75
+    assert stored.splits["test"].metrics.overall["hit@1"] == 1.0
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["format"] == BASELINE_FORMAT and data["splits"]["dev"]["questions"] == 4
+
+
+def test_a_baseline_in_the_old_single_set_format_keeps_only_its_tolerances(tmp_path):
+    old = tmp_path / "baseline.json"
+    old.write_text(json.dumps({"format": 1, "tolerances": {"hit@1": 0.5}, "metrics": {"overall": {"hit@1": 1.0}},
+                               "passes": {"q0": True}}), encoding="utf-8")
+    stored = read_baseline(old)
+    assert stored.splits == {} and stored.tolerances["hit@1"] == 0.5
+    good, _ = _two_runs()
+    with pytest.raises(QuestionSetError, match="--update-baseline"):
+        compare_to_baseline(good, stored, "dev")
+    assert baseline_from_runs({"dev": good}, keep=stored).tolerances["hit@1"] == 0.5
+    old.write_text(json.dumps({"format": 7}), encoding="utf-8")
+    with pytest.raises(QuestionSetError, match="无法识别"):
+        read_baseline(old)
 
 
 # --- report ------------------------------------------------------------------------------
 
-def _report_with_markup():
-    q = question("adv", expected=("二（三）2",), qtype="adversarial")
-    q = EvalQuestion(q.id, "<script>alert(1)</script>青海盐湖？", q.expected_labels, q.key_facts, True,
-                     "adversarial")
+HELD_OUT_TEXT = "留出题的问题文本"
+HELD_OUT_ANSWER = "留出题的回答文本"
+HELD_OUT_FACT = "留出题的缺失要点"
+
+
+def _report_with_markup(test_details: bool = False):
+    q = EvalQuestion("adv", "<script>alert(1)</script>青海盐湖？", ("二（三）2",), (("天津",),), True, "adversarial")
     good = run_of([result(q, retrieved=("二（三）2",), cited=("二（三）2",), found=("天津",))])
     bad = run_of([result(q, retrieved=("一",), cited=("一",), missed=("天津",))])
-    return EvalReport(bad, compare_to_baseline(bad, baseline_from_run(good)), naive=good,
-                      baseline_path="eval/baseline.json", question_files=("eval/questions.jsonl",))
+    held = EvalQuestion("t-1", HELD_OUT_TEXT, ("一",), ((HELD_OUT_FACT,),), True, "law_fact")
+    held_good = run_of([result(held, retrieved=("一",), cited=("一",), found=(HELD_OUT_FACT,), text=HELD_OUT_ANSWER)])
+    held_bad = run_of([result(held, retrieved=("二",), cited=("二",), missed=(HELD_OUT_FACT,), text=HELD_OUT_ANSWER)])
+    baseline = baseline_from_runs({"dev": good, "test": held_good})
+    return EvalReport((SplitReport("dev", bad, compare_to_baseline(bad, baseline, "dev"), naive=good,
+                                   files=("eval/dev.jsonl",)),
+                       SplitReport("test", held_bad, compare_to_baseline(held_bad, baseline, "test"),
+                                   files=("eval/test.jsonl",), details=test_details)),
+                      baseline_path="eval/baseline.json")
 
 
 def test_html_report_is_one_offline_file_and_escapes_question_text(tmp_path):
@@ -290,18 +372,41 @@ def test_html_report_is_one_offline_file_and_escapes_question_text(tmp_path):
     assert not re.search(r"""(?:src|href)\s*=\s*["']?[^"'>\s]*http""", page, re.IGNORECASE)
     assert "http" not in page and "<link" not in page and "url(" not in page
     charts = re.findall(r"<svg.*?</svg>", page, re.DOTALL)
-    assert len(charts) == 4  # two type charts (assistant, naive) and two latency histograms
+    assert len(charts) == 6  # dev: type chart and latency for assistant and naive; test: assistant's two
     for chart in charts:
         ElementTree.fromstring(chart)  # well-formed, so browsers draw it as intended
-    assert page.index("Flipped questions") < page.index("<h2>Questions</h2>")
+    assert page.index("Flipped questions — dev") < page.index("<h2>Questions — dev</h2>")
     assert "pass → FAIL" in page
+    assert page.index("Gate (dev): FAILED") < page.index("Gate (test): FAILED")
 
 
-def test_markdown_report_escapes_markup_and_shows_the_gate():
+def test_reports_of_a_held_out_split_show_figures_and_failing_ids_only(tmp_path):
+    paths = write_reports(tmp_path, _report_with_markup())
+    for path in paths.values():
+        text = path.read_text(encoding="utf-8")
+        for secret in (HELD_OUT_TEXT, HELD_OUT_ANSWER, HELD_OUT_FACT):
+            assert secret not in text, (path.name, secret)
+        assert "t-1" in text and "law_fact" in text  # the failing id and the per-type figures
+    results = json.loads(paths["json"].read_text(encoding="utf-8"))
+    assert results["test"]["assistant"]["failing"] == ["t-1"]
+    assert "questions" not in results["test"]["assistant"]
+    assert results["test"]["assistant"]["metrics"]["by_type"]["law_fact"]["pass_rate"] == 0.0
+    assert results["dev"]["assistant"]["questions"][0]["id"] == "adv"
+    page = paths["html"].read_text(encoding="utf-8")
+    assert "Held out: test" in page and "1 of 1 failed: t-1" in page
+
+    shown = write_reports(tmp_path / "shown", _report_with_markup(test_details=True))
+    for path in shown.values():
+        assert HELD_OUT_TEXT in path.read_text(encoding="utf-8"), path.name
+
+
+def test_markdown_report_escapes_markup_and_shows_the_gate_per_split():
     text = render_markdown(_report_with_markup())
     assert "<script>" not in text and "&lt;script&gt;" in text
-    assert "**Gate:** FAILED" in text
+    assert "**Gate (dev):** FAILED" in text and "**Gate (test):** FAILED" in text
     assert "Latency is reported but never gated" in text
+    assert "| metric | dev | dev baseline | dev Δ | dev gate | test |" in text
+    assert "\n\n\n" not in text
 
 
 # --- progress -------------------------------------------------------------------------------
@@ -311,18 +416,24 @@ class _Tty(io.StringIO):
         return True
 
 
-def test_progress_bar_redraws_in_place_on_a_terminal_and_prints_lines_otherwise():
+class _EchoPipeline:
+    name = "echo"
+    backend = "extractive"
+
+    def observe(self, q):
+        return Observation(q.expected_labels, Answer(q.question, "天津", (citation(q.expected_labels[0]),)), 1.0)
+
+
+def test_progress_bar_redraws_in_place_on_a_terminal_and_is_one_line_in_a_log():
+    questions = [question(f"q{i}") for i in range(5)]
     tty = _Tty()
-    with ProgressBar(tty, "assistant", width=10) as bar:
-        for done in range(1, 6):
-            bar(done, 10)
-    assert "\r" in tty.getvalue() and "[#####.....] 5/10" in tty.getvalue()
+    run = evaluate_with_progress(_EchoPipeline(), questions, "dev", tty, {})
+    assert run.metrics.overall["pass_rate"] == 1.0
+    assert "\r" in tty.getvalue() and "echo dev" in tty.getvalue() and "5/5" in tty.getvalue()
     log = io.StringIO()
-    with ProgressBar(log, "assistant") as bar:
-        for done in range(1, 101):
-            bar(done, 100)
-    lines = log.getvalue().splitlines()
-    assert "\r" not in log.getvalue() and len(lines) == 11 and lines[-1].startswith("assistant 100/100")
+    evaluate_with_progress(_EchoPipeline(), questions, "dev", log, {})
+    assert "\r" not in log.getvalue()
+    assert log.getvalue().splitlines() == ["echo dev：5 题……"]
 
 
 # --- naive pipeline ------------------------------------------------------------------------
@@ -338,90 +449,53 @@ def test_naive_answer_is_the_first_sentences():
     assert naive_answer_text("甲句。乙句；丙句。丁句。") == "甲句。乙句；"
 
 
-# --- real corpus ------------------------------------------------------------------------------
+# --- options -----------------------------------------------------------------------------------
 
-@pytest.fixture(scope="session")
-def settings(tmp_path_factory) -> Settings:
-    """One index for the whole session, built from the real corpus in a temp folder."""
-    from qa.assistant import Assistant
+def test_eval_command_plugs_into_a_subparser_group():
+    import argparse
 
-    built = Settings.load({"index_dir": tmp_path_factory.mktemp("eval") / "index", "corpus_dir": CORPUS,
-                           "answer_backend": "extractive"})
-    with offline():
-        Assistant(built).ingest()
-    return built
+    from qa.cli.eval import DEFAULT_BASELINE, register, run_eval_command
 
-
-@pytest.fixture(scope="session")
-def real_run(settings) -> EvalRun:
-    with offline():
-        pipeline = AssistantPipeline.for_settings(settings)
-        pipeline.warm_up()
-        return evaluate(pipeline, load_questions([QUESTIONS]))
-
-
-def test_real_set_has_metrics_for_every_type(real_run):
-    assert set(real_run.metrics.by_type) == set(QUESTION_TYPES)
-    for qtype, values in real_run.metrics.by_type.items():
-        assert values["pass_rate"] is not None, qtype
-        if qtype != "unanswerable":
-            assert values["hit@1"] is not None and values["key_fact_recall"] is not None, qtype
-    overall = real_run.metrics.overall
-    assert all(overall[name] is not None for name in ("hit@1", "hit@5", "mrr", "recall@5", "refusal_recall"))
-    assert not [r.question.id for r in real_run.results if r.error]
-    assert real_run.backend == "extractive"
-    # a floor far below today's figures: catches a broken pipeline, not a tuning change
-    assert overall["hit@5"] > 0.7 and overall["pass_rate"] > 0.5
+    parser = argparse.ArgumentParser(prog="qa")
+    register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["eval", "mine.jsonl", "--backend", "llm", "--compare", "naive", "--out", "o"])
+    assert args.run is run_eval_command and args.files == [Path("mine.jsonl")] and args.backend == "llm"
+    options = EvalOptions.from_args(args)
+    assert options.splits == {"mine": (Path("mine.jsonl"),)}
+    assert options.compare_naive and options.baseline is None  # the default baseline is the default sets' only
+    defaults = EvalOptions.from_args(parser.parse_args(["eval", "--update-baseline"]))
+    assert defaults.baseline == DEFAULT_BASELINE and defaults.update_baseline
+    assert defaults.splits == {"dev": (Path("eval/dev.jsonl"),), "test": (Path("eval/test.jsonl"),)}
+    one = EvalOptions.from_args(parser.parse_args(["eval", "--split", "dev", "--update-baseline"]))
+    assert one.splits == {"dev": (Path("eval/dev.jsonl"),)} and one.baseline == DEFAULT_BASELINE
+    assert one.details("dev") and not one.details("test")
+    shown = EvalOptions.from_args(parser.parse_args(["eval", "--show-test-details"]))
+    assert shown.details("test")
+    assert eval_splits([Path("a/held.jsonl")], "test") == {"test": (Path("a/held.jsonl"),)}
+    assert eval_splits([Path("a.jsonl"), Path("b.jsonl")]) == {"a+b": (Path("a.jsonl"), Path("b.jsonl"))}
+    with pytest.raises(SystemExit):
+        parser.parse_args(["eval", "--split", "train"])
 
 
-def test_naive_pipeline_runs_on_the_same_corpus_and_never_refuses(settings, real_run):
-    with offline():
-        from qa.embed import make_embedder
-
-        naive = NaivePipeline.from_corpus(settings.corpus_dir, make_embedder(settings))
-        run = evaluate(naive, load_questions([QUESTIONS])[::10])
-    assert all(chunk.label for chunk in naive.chunks)
-    assert run.metrics.overall["refusal_recall"] == 0.0
-    assert run.metrics.overall["hit@5"] is not None
-    html = render_html(EvalReport(real_run, naive=run))
-    assert "naive: by question type" in html
+def test_update_baseline_for_another_set_needs_an_explicit_file():
+    with pytest.raises(QuestionSetError, match="--baseline"):
+        run_eval(Settings.load({}), EvalOptions(splits={"eval-small": (SMALL,)}, update_baseline=True))
 
 
-@pytest.fixture(scope="session")
-def subset_file(tmp_path_factory) -> Path:
-    """Every third question of the real set: all types, a third of the time."""
-    lines = QUESTIONS.read_text(encoding="utf-8").splitlines()[::3]
-    path = tmp_path_factory.mktemp("subset") / "subset.jsonl"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
-def test_cli_gate_passes_on_the_same_configuration_and_fails_on_a_worse_one(settings, subset_file, tmp_path,
-                                                                         capsys):
+def test_a_split_missing_from_the_baseline_fails_before_anything_runs(tmp_path):
+    good, _ = _two_runs()
     baseline = tmp_path / "baseline.json"
-    common = ["--index-dir", str(settings.index_dir), "--corpus-dir", str(CORPUS), "eval", str(subset_file),
-              "--baseline", str(baseline), "--backend", "extractive"]
-    assert qa_main(common + ["--out", str(tmp_path / "first"), "--update-baseline"]) == 0
-    assert json.loads(baseline.read_text(encoding="utf-8"))["tolerances"]["latency_p50_ms"] is None
-
-    assert qa_main(common + ["--out", str(tmp_path / "same")]) == 0
-    assert "门禁通过" in capsys.readouterr().out
-
-    # Dense-only ranking and a single retrieved clause per answer: a deliberately worse configuration.
-    worse = ["--set", "dense_weight=1.0", "--set", "bm25_weight=0.0", "--set", "top_k=1"]
-    assert qa_main(common + ["--out", str(tmp_path / "worse")] + worse) == 1
-    out = capsys.readouterr().out
-    assert "门禁未通过" in out
-    report = (tmp_path / "worse" / "report.md").read_text(encoding="utf-8")
-    assert "**Gate:** FAILED" in report and "pass → FAIL" in report
+    write_baseline(baseline, baseline_from_runs({"dev": good}))
+    # Settings for an index that does not exist: reaching the assistant would fail differently.
+    settings = Settings.load({"index_dir": tmp_path / "no-index", "corpus_dir": tmp_path / "no-corpus"})
+    with pytest.raises(QuestionSetError, match="没有划分 eval-small"):
+        run_eval(settings, EvalOptions(splits={"eval-small": (SMALL,)}, baseline=baseline))
 
 
-def test_cli_reports_a_missing_baseline_and_bad_overrides(settings, subset_file, tmp_path, capsys):
-    code = qa_main(["--index-dir", str(settings.index_dir), "eval", str(subset_file), "--baseline",
-                      str(tmp_path / "none.json"), "--out", str(tmp_path)])
-    assert code == QuestionSetError.exit_code
-    assert "找不到基线文件" in capsys.readouterr().err
+def test_eval_settings_overrides_are_checked():
     from qa.errors import ConfigError
+
+    settings = Settings.load({})
     with pytest.raises(ConfigError):
         eval_settings(settings, assignments=["top_k"])
     with pytest.raises(ConfigError):
@@ -429,23 +503,112 @@ def test_cli_reports_a_missing_baseline_and_bad_overrides(settings, subset_file,
     assert eval_settings(settings, "llm", ["top_k=3"]).top_k == 3
 
 
-def test_eval_command_plugs_into_a_subparser_group():
-    import argparse
+# --- real corpus: the shared plan index and the small question file ---------------------------
 
-    from qa.evaluate_cli import DEFAULT_BASELINE, EvalOptions, add_eval_command, run_eval_command
-
-    parser = argparse.ArgumentParser(prog="qa")
-    add_eval_command(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["eval", "mine.jsonl", "--backend", "llm", "--compare", "naive", "--out", "o"])
-    assert args.run is run_eval_command and args.files == [Path("mine.jsonl")] and args.backend == "llm"
-    options = EvalOptions.from_args(args)
-    assert options.compare_naive and options.baseline is None  # the default baseline is the default set's only
-    defaults = EvalOptions.from_args(parser.parse_args(["eval", "--update-baseline"]))
-    assert defaults.baseline == DEFAULT_BASELINE and defaults.update_baseline
+@pytest.fixture(scope="session")
+def small_run(plan_assistant) -> EvalRun:
+    with offline():
+        pipeline = AssistantPipeline(plan_assistant)
+        pipeline.warm_up()
+        return evaluate(pipeline, load_questions([SMALL]))
 
 
-def test_update_baseline_for_another_set_needs_an_explicit_file(subset_file):
-    from qa.evaluate_cli import EvalOptions, run_eval
+@contextlib.contextmanager
+def offline():
+    """The conftest socket guard is per test; session fixtures get the same guard here."""
+    real = socket.socket.connect
 
-    with pytest.raises(QuestionSetError, match="--baseline"):
-        run_eval(Settings.load({}), EvalOptions(files=(subset_file,), update_baseline=True))
+    def connect(self, address):
+        if not isinstance(address, (str, bytes)) and address[0] not in ("127.0.0.1", "::1", "localhost"):
+            raise AssertionError(f"tried to reach the network: {address!r}")
+        return real(self, address)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket.socket, "connect", connect)
+        yield
+
+
+def test_small_set_has_metrics_for_every_type(small_run):
+    assert list(small_run.metrics.by_type) == list(QUESTION_TYPES) + ["metadata"]
+    for qtype, values in small_run.metrics.by_type.items():
+        assert values["pass_rate"] is not None, qtype
+        if qtype != "unanswerable":
+            assert values["hit@1"] is not None and values["key_fact_recall"] is not None, qtype
+    overall = small_run.metrics.overall
+    assert all(overall[name] is not None for name in ("hit@1", "hit@5", "mrr", "recall@5", "refusal_recall"))
+    assert not [r.question.id for r in small_run.results if r.error]
+    assert small_run.backend == "extractive"
+    # a floor far below today's figures: catches a broken pipeline, not a tuning change
+    assert overall["hit@5"] > 0.7 and overall["pass_rate"] > 0.5
+
+
+def test_naive_pipeline_runs_on_the_plan_and_never_refuses(plan_assistant, small_run):
+    with offline():
+        # The plan alone: the small question set is about it, and embedding the laws' chunks too
+        # would only make the test slow.
+        naive = NaivePipeline.from_corpus(PLAN_FILE, plan_assistant.embedder)
+        run = evaluate(naive, load_questions([SMALL]))
+    assert all(chunk.label for chunk in naive.chunks)
+    assert run.metrics.overall["refusal_recall"] == 0.0
+    assert run.metrics.overall["hit@5"] is not None
+    html = render_html(EvalReport((SplitReport("eval-small", small_run, naive=run),)))
+    assert "naive (eval-small): by question type" in html
+
+
+def _eval_args(plan_index_dir, *more):
+    return ["--index-dir", str(plan_index_dir), "--corpus-dir", str(CORPUS), "eval", str(SMALL),
+            "--backend", "extractive", *more]
+
+
+def test_cli_gate_passes_on_the_same_configuration_and_fails_on_a_worse_one(plan_index_dir, tmp_path, capsys):
+    baseline = tmp_path / "baseline.json"
+    common = _eval_args(plan_index_dir, "--baseline", str(baseline))
+    assert qa_main(common + ["--out", str(tmp_path / "first"), "--update-baseline"]) == 0
+    stored = json.loads(baseline.read_text(encoding="utf-8"))
+    assert stored["tolerances"]["latency_p50_ms"] is None and list(stored["splits"]) == ["eval-small"]
+
+    assert qa_main(common + ["--out", str(tmp_path / "same")]) == 0
+    assert "门禁通过" in capsys.readouterr().out
+
+    # One retrieved clause per answer and no BM25: a deliberately worse configuration.
+    worse = ["--set", "top_k=1", "--set", "bm25_weight=0"]
+    assert qa_main(common + ["--out", str(tmp_path / "worse")] + worse) == 1
+    out = capsys.readouterr().out
+    assert "门禁未通过" in out and "eval-small overall" in out
+    report = (tmp_path / "worse" / "report.md").read_text(encoding="utf-8")
+    assert "**Gate (eval-small):** FAILED" in report and "pass → FAIL" in report
+
+
+def test_cli_run_of_the_held_out_split_prints_no_question_text(plan_index_dir, tmp_path, capsys):
+    assert qa_main(_eval_args(plan_index_dir, "--split", "test", "--out", str(tmp_path))) == 0
+    captured = capsys.readouterr()
+    questions = load_questions([SMALL])
+    outputs = [captured.out, captured.err] + [p.read_text(encoding="utf-8") for p in tmp_path.iterdir()
+                                              if p.is_file()]
+    for q in questions:
+        for text in (q.question, *q.history, *(wording for fact in q.key_facts for wording in fact)):
+            assert not any(text in output for output in outputs), text
+    assert "metadata" in captured.out  # per-type figures are shown
+    results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    assert list(results) == ["test"] and "questions" not in results["test"]["assistant"]
+
+
+def test_cli_reports_a_missing_baseline(plan_index_dir, tmp_path, capsys):
+    code = qa_main(_eval_args(plan_index_dir, "--baseline", str(tmp_path / "none.json"), "--out", str(tmp_path)))
+    assert code == QuestionSetError.exit_code
+    assert "找不到基线文件" in capsys.readouterr().err
+
+
+def test_one_question_of_a_small_type_is_not_a_regression_of_that_type():
+    qs = [question(f"v{i}", expected=("一",), facts=(("x",),), qtype="version") for i in range(5)]
+    good = run_of([result(q, retrieved=("一",), cited=("一",), found=("x",)) for q in qs])
+
+    def with_failing(n):
+        return run_of([result(q, retrieved=("二",), cited=("二",), missed=("x",)) for q in qs[:n]]
+                      + [result(q, retrieved=("一",), cited=("一",), found=("x",)) for q in qs[n:]])
+
+    baseline = baseline_from_runs({"test": good})
+    one = compare_to_baseline(with_failing(1), baseline, "test")
+    two = compare_to_baseline(with_failing(2), baseline, "test")
+    assert not [c for c in one.regressions if c.scope == "version"]  # 1 of 5: within one question's worth
+    assert [c for c in two.regressions if c.scope == "version" and c.metric == "hit@1"]

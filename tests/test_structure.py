@@ -3,8 +3,8 @@ from collections import Counter
 
 import pytest
 
-from qa.load import load_file
-from qa.structure import cn_number, parse_clauses
+from qa.ingest.load import load_file
+from qa.ingest.structure import cn_number, parse_clauses
 from qa.types import Document
 from tests.conftest import PLAN_FILE
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs
 
-from qa.retrieve import keyword_search
+from qa.query.retrieve import keyword_search
 from qa.types import Answer, Citation, Clause, Document
 from qa_ui import format as fmt
 
@@ -19,8 +19,11 @@ SALT_HREF = ("#qa-clause?doc=east-west-plan-2022-plan&amp;label=%E4%BA%8C%EF%BC%
              "%E5%B8%82%E5%90%88%E4%BD%9C%EF%BC%8C%E6%8F%90%E5%8D%87%E7%9B%90%E6%B9%96%E4%BA%A7%E4%B8%9A"
              "%E7%AB%9E%E4%BA%89%E5%8A%9B")
 SALT_LINK = f'<a class="qa-cite" href="{SALT_HREF}" title="查看条款 二（三）2">［二（三）2］</a>'
+# In an answer's text a citation also shows the clause's opening when the pointer rests on it.
+SALT_TEXT_LINK = SALT_LINK.replace("查看条款 二（三）2", "［二（三）2］2.打造世界级盐湖产业基地。深化青海与天津等省市合作，提升盐湖产业竞争力。…")
 MECHANISM_HREF = "#qa-clause?doc=east-west-plan-2022-plan&amp;label=%E4%B8%89%EF%BC%88%E4%B8%80%EF%BC%89"
 MECHANISM_LINK = f'<a class="qa-cite" href="{MECHANISM_HREF}" title="查看条款 三（一）">［三（一）］</a>'
+MECHANISM_TEXT_LINK = MECHANISM_LINK.replace("查看条款 三（一）", "［三（一）］（一）健全协调推进机制。科技部等联合建立协调推进机制。…")
 
 
 def clause(label, path, text, doc_id=PLAN, title=TITLE):
@@ -64,13 +67,13 @@ def test_clause_link_escapes_its_text_and_attributes():
 def test_only_labels_of_real_citations_become_links():
     text = "提升盐湖产业竞争力。［二（三）2］另见［九（九）9］与［三（一）］。"
     assert fmt.linkify_citations(text, [SALT, MECHANISM]) == (
-        f"提升盐湖产业竞争力。{SALT_LINK}另见［九（九）9］与{MECHANISM_LINK}。")
+        f"提升盐湖产业竞争力。{SALT_TEXT_LINK}另见［九（九）9］与{MECHANISM_TEXT_LINK}。")
 
 
 def test_linkify_escapes_the_text_around_citations():
     text = "1. <b>加强</b> & 协同［三（一）］\n2. 其他"
     assert fmt.linkify_citations(text, [MECHANISM]) == (
-        f"1. &lt;b&gt;加强&lt;/b&gt; &amp; 协同{MECHANISM_LINK}<br>2. 其他")
+        f"1. &lt;b&gt;加强&lt;/b&gt; &amp; 协同{MECHANISM_TEXT_LINK}<br>2. 其他")
 
 
 def test_linkify_without_citations_is_escaped_text():
@@ -105,7 +108,9 @@ def test_clause_panel_shows_title_path_and_highlight():
         '<div class="qa-muted">国科发区〔2022〕25号 2022-03-03</div>'
         '<div class="qa-path">二、重点任务 › （三）实施“科技援青” › 2.打造世界级盐湖产业基地</div>'
         '<div class="qa-clause-text">2.打造世界级盐湖产业基地。<mark class="qa-quote">深化青海与天津等省市合作，'
-        "提升盐湖产业竞争力</mark>。</div></div>")
+        "提升盐湖产业竞争力</mark>。</div>"
+        '<div class="qa-permalink"><a href="?clause=%E4%BA%8C%EF%BC%88%E4%B8%89%EF%BC%892&amp;doc=east-west-plan-2022-plan"'
+        ' title="可复制或收藏的条款链接">本条款的链接</a></div></div>')
 
 
 def test_clause_panel_says_when_the_quote_is_not_in_the_clause():
@@ -115,7 +120,9 @@ def test_clause_panel_says_when_the_quote_is_not_in_the_clause():
         "<div class=\"qa-doc-title\">《“十四五”东西部科技合作实施方案》</div>"
         '<div class="qa-path">三、保障措施 › （一）健全协调推进机制</div>'
         '<div class="qa-clause-text">科技部&lt;牵头&gt;。</div>'
-        '<div class="qa-muted">（引用的句子未在条款原文中逐字找到）</div></div>')
+        '<div class="qa-muted">（引用的句子未在条款原文中逐字找到）</div>'
+        '<div class="qa-permalink"><a href="?clause=%E4%B8%89%EF%BC%88%E4%B8%80%EF%BC%89&amp;doc=east-west-plan-2022-plan"'
+        ' title="可复制或收藏的条款链接">本条款的链接</a></div></div>')
 
 
 # --- search marks ----------------------------------------------------------------------
@@ -151,8 +158,8 @@ def test_answer_html_has_links_sources_and_backend():
                     citations=(SALT,))
     assert fmt.answer_html(answer) == (
         '<div class="qa-answer"><div class="qa-text">深化青海与天津等省市合作，提升盐湖产业竞争力。'
-        f'{SALT_LINK}</div><div class="qa-sources"><b>出处</b><ul><li>{SALT_LINK} 《“十四五”东西部科技合作实施方案》'
-        ' <span class="qa-path">2.打造世界级盐湖产业基地</span> <span class="qa-score">相关度 0.99</span></li></ul></div>'
+        f'{SALT_TEXT_LINK}</div><div class="qa-sources"><b>出处</b><ul><li>{SALT_LINK} 《“十四五”东西部科技合作实施方案》'
+        ' <span class="qa-path">2.打造世界级盐湖产业基地</span> <span class="qa-score" title="与问题的相关程度（与本回答中最相关的条款相比）">相关度：高</span></li></ul></div>'
         '<div class="qa-meta"><span class="qa-backend">回答方式：抽取式（离线）</span></div></div>')
 
 
@@ -162,9 +169,9 @@ def test_refusal_lists_the_nearest_clauses_and_notices():
                     notices=("大模型服务不可用，已改用抽取式回答。",))
     assert fmt.answer_html(answer) == (
         '<div class="qa-answer"><div class="qa-notice">⚠ 大模型服务不可用，已改用抽取式回答。</div>'
-        f'<div class="qa-text">文件中未找到与该问题直接相关的内容。<br>相关条款：{MECHANISM_LINK}&lt;健全&gt;</div>'
+        f'<div class="qa-text">文件中未找到与该问题直接相关的内容。<br>相关条款：{MECHANISM_TEXT_LINK}&lt;健全&gt;</div>'
         f'<div class="qa-sources"><b>最相近的条款</b><ul><li>{MECHANISM_LINK} 《“十四五”东西部科技合作实施方案》'
-        ' <span class="qa-path">（一）健全协调推进机制</span> <span class="qa-score">相关度 0.50</span></li></ul></div>'
+        ' <span class="qa-path">（一）健全协调推进机制</span></li></ul></div>'
         '<div class="qa-meta"><span class="qa-backend">回答方式：抽取式（离线）</span></div></div>')
 
 
@@ -211,38 +218,83 @@ def test_outline_of_no_documents():
 # --- responsibility table ---------------------------------------------------------------------
 
 
-ORGS = [
-    {"name": "科学技术部", "aliases": ["科技部"], "mentions": [
-        {"doc": PLAN, "label": "三（一）", "role": "lead", "role_name": "牵头/协调", "evidence": "科技部等联合建立<机制>"},
-        {"doc": PLAN, "label": "二（三）2", "role": "参与", "evidence": "会同科学技术部"}]},
-    {"name": "教育部", "aliases": [], "mentions": [
-        {"doc": PLAN, "label": "三（一）", "role": "参与", "evidence": "教育部参加"}]},
-]
+def test_relevance_is_relative_to_the_best_clause_shown():
+    assert [fmt.relevance(x, 1.2) for x in (1.2, 1.0, 0.7, 0.1)] == ["高", "高", "中", "低"]
+    assert fmt.relevance(0.0, 0.0) == "低"
 
 
-def test_org_table_marks_names_in_the_evidence():
-    salt = fmt.clause_link(PLAN, "二（三）2")
-    assert fmt.org_rows_html(ORGS[:1]) == (
-        '<p class="qa-muted">1 个部门，2 处职责。</p><table class="qa-orgs"><thead><tr><th>部门</th><th>条款</th>'
-        '<th>角色</th><th>依据</th></tr></thead><tbody>'
-        '<tr><td rowspan="2"><b>科学技术部</b><div class="qa-muted">科技部</div></td>'
-        f'<td>{MECHANISM_LINK}</td><td>牵头/协调</td><td><mark>科技部</mark>等联合建立&lt;机制&gt;</td></tr>'
-        f'<tr><td>{salt}</td><td>参与</td><td>会同<mark>科学技术部</mark></td></tr></tbody></table>')
+def test_a_rewritten_follow_up_says_how_it_was_understood_and_offers_it_alone():
+    answer = Answer("那西藏呢？", "x", standalone_question="西藏的<盐湖>产业有什么措施？")
+    assert fmt.answer_html(answer).startswith(
+        '<div class="qa-answer"><div class="qa-understood">理解为：西藏的&lt;盐湖&gt;产业有什么措施？'
+        ' <a class="qa-ask-standalone" href="#qa-ask?question=%E9%82%A3%E8%A5%BF%E8%97%8F%E5%91%A2%EF%BC%9F"'
+        ' title="不结合前面的对话，单独回答这个问题">作为新问题</a></div>')
 
 
-def test_org_table_when_nothing_matches():
-    assert fmt.org_rows_html([]) == '<p class="qa-muted">没有符合条件的部门或条款。</p>'
+def test_queued_and_stopped_answers_say_so():
+    assert "排队中（第 2 个）" in fmt.queued_html(2)
+    assert fmt.stopped_html("半句<") == (
+        '<div class="qa-answer qa-stopped"><div class="qa-text">半句&lt;</div>'
+        '<div class="qa-notice">已停止，回答不完整。</div></div>')
+
+
+def test_command_line_hints_become_page_hints():
+    assert fmt.web_message("没有编号为 九 的条款。可用 qa docs 查看条款目录") == "没有编号为 九 的条款。可在「文档」页查看条款目录"
+
+
+# --- responsibility table ---------------------------------------------------------------------
+
+
+def test_owner_table_is_one_row_per_mention_with_names_marked():
+    from qa_ui.owners_view import OwnerPage, OwnerRow
+
+    row = OwnerRow("科学技术部", ("科技部",), "单位", PLAN, "三（一）", "牵头/协调", "科技部等联合建立<机制>")
+    assert fmt.owner_table_html(OwnerPage((row,), 1, 3, 41, 12)) == (
+        '<p class="qa-muted">12 个单位，41 处职责；第 1 / 3 页。</p><div class="qa-table-wrap"><table class="qa-orgs">'
+        '<thead><tr><th>单位</th><th>类别</th><th>条款</th><th>角色</th><th>依据</th></tr></thead><tbody>'
+        '<tr><td class="qa-org-name"><b>科学技术部</b><div class="qa-muted">科技部</div></td><td class="qa-nowrap">单位</td>'
+        f'<td class="qa-nowrap">{MECHANISM_LINK}</td><td class="qa-role">牵头/协调</td>'
+        '<td><mark>科技部</mark>等联合建立&lt;机制&gt;</td></tr></tbody></table></div>')
+    assert fmt.owner_table_html(OwnerPage((), 1, 1, 0, 0)) == '<p class="qa-muted">没有符合条件的单位或条款。</p>'
+
+
+def test_who_lists_named_parties_by_role_then_the_plan_wide_owners():
+    result = {"query": "盐湖产业", "notice": "", "measures": [
+        {"doc": PLAN, "label": "二（三）2", "path": "二、重点任务 › 2.打造世界级盐湖产业基地", "orgs": [
+            {"name": "天津", "role_name": "合作方"}, {"name": "山东", "role_name": "合作方"}]}],
+        "inherited": [{"doc": PLAN, "label": "三（一）", "role_name": "牵头/协调", "orgs": [{"name": "科学技术部"}]}]}
+    html = fmt.who_html(result)
+    assert '<span class="qa-role">合作方</span>：天津、山东' in html
+    assert f'<li>{MECHANISM_LINK} <span class="qa-role">牵头/协调</span>：科学技术部</li>' in html
+
+
+def test_the_owner_view_groups_pages_and_sorts(plan_assistant):
+    from qa_ui.owners_view import PAGE_SIZE, ResponsibilityView
+
+    view = ResponsibilityView(plan_assistant)
+    assert view.group_of("工信部") == view.group_of("中国科学院") == "单位"
+    assert view.group_of("青海") == view.group_of("东部地区") == "地区"
+    assert "科学技术部" in view.names("单位") and "青海" not in view.names("单位")
+    first = view.page(None, None, None, "按单位", 1)
+    assert len(first.rows) == PAGE_SIZE and first.pages == -(-first.total // PAGE_SIZE)
+    last = view.page(None, None, None, "按单位", 999)
+    assert last.page == first.pages  # clamped
+    regions = view.page(None, None, "地区", "按条款", 1)
+    assert {r.group for r in regions.rows} == {"地区"}
+    order = [c.clause_label for c in plan_assistant.clauses]
+    labels = [r.label for r in view.rows(None, None, "地区")]
+    assert [r.label for r in regions.rows] == sorted(labels, key=order.index)[:PAGE_SIZE]
 
 
 def test_each_filter_keeps_one_csv_file(plan_assistant):
     from pathlib import Path
 
-    from qa_ui.app import ResponsibilityView
+    from qa_ui.owners_view import ResponsibilityView
 
     view = ResponsibilityView(plan_assistant)
-    _, first = view.table("科技部", "三(一)")
-    _, again = view.table(" 科技部 ", "三（一）")
-    _, everything = view.table(None, "")
+    first = view.csv_file("科技部", "三(一)")
+    again = view.csv_file(" 科技部 ", "三（一）")
+    everything = view.csv_file(None, "")
     assert first == again != everything
     assert sorted(p.name for p in Path(first).parent.iterdir()) == ["部门职责-科技部-三（一）.csv", "部门职责.csv"]
 
@@ -254,11 +306,12 @@ def test_settings_tab_masks_secrets_and_passwords_in_urls(tmp_path):
     import gradio as gr
 
     from qa import Assistant, Settings
+    from qa.saved.store import Store
     from qa_ui.app import build_app
 
     settings = Settings(index_dir=tmp_path, llm_api_key="sk-secret", ui_auth="reader:pw",
                         llm_base_url="https://u:pw@llm.example/v1", embedding_base_url="http://127.0.0.1:8080/v1")
-    app = build_app(Assistant(settings, auto_build=False))
+    app = build_app(Assistant(settings, auto_build=False), Store(tmp_path / "data"))
     view, = (b.value for b in app.blocks.values() if isinstance(b, gr.JSON))
     assert view == settings.public_view()
     assert (view["llm_api_key"], view["ui_auth"], view["embedding_api_key"]) == ("***", "***", "")
@@ -285,3 +338,10 @@ def test_only_loopback_hosts_count_as_local():
 
     assert [is_loopback(h) for h in ("127.0.0.1", "localhost", "::1", "0.0.0.0", "192.168.1.5", "example.org")] == [
         True, True, True, False, False, False]
+
+
+def test_linkify_law_citations_name_the_law():
+    law = Citation("科学技术进步法-2021-12-24", "中华人民共和国科学技术进步法", "第六条", ("第一章 总则", "第六条"),
+                   "第六条 国家鼓励……", doc_name="科学技术进步法")
+    html = fmt.linkify_citations("国家加强跨地区合作。［科学技术进步法 第六条］", [law])
+    assert "［科学技术进步法 第六条］</a>" in html and "label=%E7%AC%AC%E5%85%AD%E6%9D%A1" in html

@@ -1,42 +1,38 @@
 """The Gradio app: a thin shell over `qa.Assistant`.
 
-`build_app(assistant)` makes the page (chat with clickable clause citations,
-document outlines and keyword search, the 部门职责 responsibility map, and
-settings); `launch(settings)` serves it on `settings.ui_host:ui_port`
-(127.0.0.1:7860 by default) with no request leaving the machine: analytics
-off, system fonts, no share link.
+`build_app(assistant, store)` makes the page — chat with clickable clause citations, saved
+conversations (reopened after a reload, exported as Markdown or Word), 👍/👎 feedback, document
+outlines and keyword search, the 部门职责 responsibility map with a "who owns measure X" search,
+and settings; `launch(settings)` serves it alone on `settings.ui_host:ui_port` (127.0.0.1:7860 by
+default), `qa_ui.server` beside the HTTP API. No request leaves the machine: analytics off,
+system fonts, no share link.
 
-Every answer, clause and search comes from the library; this module only
-moves values between the library and the page and formats them with
-`qa_ui.format`.
+Every answer, clause and search comes from the library; this module only moves values between
+the library and the page, formats them with `qa_ui.format`, and keeps each tab's chat in a
+`qa_ui.session.ChatSession`.
 """
 from __future__ import annotations
 
-import os
+import ipaddress
+import json
+import logging
+import tempfile
+import threading
+from pathlib import Path
 
-# Before gradio is imported: otherwise it looks up remote hosts at launch.
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+import gradio as gr
 
-import ipaddress  # noqa: E402
-import json  # noqa: E402
-import logging  # noqa: E402
-import queue  # noqa: E402
-import re  # noqa: E402
-import tempfile  # noqa: E402
-import threading  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any, Iterator  # noqa: E402
+from qa import Assistant, Settings
+from qa.errors import ConfigError, QAError
+from qa.owners.render import who_to_json
+from qa.saved.export import export_name, to_docx, to_markdown, when
+from qa.saved.store import SavedConversation, Store, UnknownConversation
+from qa.settings import ANSWER_BACKENDS
 
-import gradio as gr  # noqa: E402
-
-from qa import Assistant, Settings, normalise_label  # noqa: E402
-from qa.errors import ConfigError, QAError  # noqa: E402
-from qa.owners import orgs_to_csv, orgs_to_json  # noqa: E402
-from qa.types import Answer  # noqa: E402
-
-from . import format as fmt  # noqa: E402
+from . import format as fmt
+from .owners_view import GROUPS, SORTS, ResponsibilityView
+from .session import ChatSession
+from .stream import stream_answer
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +44,8 @@ EXAMPLES = (
     "这份方案是哪天印发的？",
 )
 ERROR_MESSAGE = "抱歉，处理这个问题时出错了，请稍后再试或换个问法。"
-STREAM_TIMEOUT_S = 600  # a worker that says nothing for this long is given up on
+ANSWERS_AT_ONCE = 4  # answers produced at the same time across all visitors; more wait in gradio's queue
+ALL = "（全部）"
 
 # Font stacks as plain strings: a GoogleFont would make the browser fetch from the internet.
 THEME = gr.themes.Default(
@@ -56,165 +53,330 @@ THEME = gr.themes.Default(
     font_mono=["Noto Sans Mono CJK SC", "DejaVu Sans Mono", "monospace"],
 )
 
+# Colours are set for light and dark mode separately: every text colour has a contrast of at
+# least 4.5:1 on its background (WCAG AA), highlights included. gradio scopes this CSS and gets
+# `.dark` right only in the first selector of a list: dark-mode rules have one selector each.
 CSS = """
-.qa-cite { color: var(--link-text-color, #2563eb); text-decoration: none; cursor: pointer; white-space: nowrap; }
+.qa-cite { color: var(--link-text-color, #1d4ed8); text-decoration: none; cursor: pointer; white-space: nowrap; }
 .qa-cite:hover { text-decoration: underline; }
-.qa-muted { color: var(--body-text-color-subdued, #6b7280); font-size: 0.9em; }
-.qa-notice { background: #fef3c7; color: #92400e; border-radius: 6px; padding: 4px 8px; margin-bottom: 6px; }
+.qa-muted, .qa-score, .qa-path, .qa-backend { color: #4b5563; }
+.dark .qa-muted { color: #cbd5e1; }
+.dark .qa-score { color: #cbd5e1; }
+.dark .qa-path { color: #cbd5e1; }
+.dark .qa-backend { color: #cbd5e1; }
+.qa-muted { font-size: 0.9em; }
+.qa-backend { font-size: 0.85em; }
+.qa-notice { background: #fef3c7; color: #78350f; border-radius: 6px; padding: 4px 8px; margin-bottom: 6px; }
+.dark .qa-notice { background: #451a03; color: #fde68a; }
+.qa-understood { font-size: 0.9em; margin-bottom: 6px; color: #374151; }
+.dark .qa-understood { color: #e5e7eb; }
 .qa-error { color: #b91c1c; }
+.dark .qa-error { color: #fca5a5; }
 .qa-sources { margin-top: 8px; font-size: 0.92em; }
 .qa-sources ul { margin: 2px 0 0 0; padding-left: 1.2em; }
-.qa-score, .qa-path { color: var(--body-text-color-subdued, #6b7280); }
-.qa-backend { font-size: 0.8em; color: var(--body-text-color-subdued, #6b7280); }
 .qa-meta { margin-top: 6px; }
 .qa-clause-label { font-weight: 600; font-size: 1.1em; }
 .qa-doc-title { font-weight: 600; margin: 4px 0; }
 .qa-clause-text { margin-top: 8px; line-height: 1.8; }
-mark, .qa-quote { background: #fde68a; color: inherit; padding: 0 1px; }
+.qa-permalink { margin-top: 6px; font-size: 0.85em; }
+mark, .qa-quote { background: #fde68a; color: #1f2937; padding: 0 1px; }
+.dark mark { background: #facc15; color: #111827; }
 .qa-outline ul { margin: 2px 0 2px 0; padding-left: 1.2em; }
 .qa-outline summary { font-weight: 600; cursor: pointer; }
+.qa-outline a, .qa-hits a { white-space: normal; overflow-wrap: anywhere; }
 .qa-hits li { margin-bottom: 8px; }
+.qa-table-wrap { overflow-x: auto; }
 .qa-orgs { border-collapse: collapse; width: 100%; }
 .qa-orgs td, .qa-orgs th { border: 1px solid var(--border-color-primary, #e5e7eb); padding: 4px 6px; vertical-align: top; }
+.qa-nowrap, .qa-role, .qa-org-name { white-space: nowrap; }
+.qa-measure { margin-bottom: 8px; }
 #qa-clause-panel { min-height: 200px; }
-#qa-side { position: sticky; top: 8px; align-self: flex-start; max-height: 100vh; overflow-y: auto; }
+/* gradio's container hides overflow, which makes it the scroll box of the sticky panel and the
+   panel scroll away with the page; clipping sideways only keeps the page as the scroll box. */
+.gradio-container { overflow-x: clip !important; overflow-y: visible !important; }
+#qa-side { position: sticky; top: 8px; align-self: flex-start; max-height: calc(100vh - 16px); overflow-y: auto; }
+#qa-panel-close { display: none; }
 .qa-outline li, .qa-hits li { font-size: var(--text-md, 15px); }
+@media (max-width: 768px) {
+  #qa-side { position: fixed; left: 0; right: 0; bottom: 0; top: auto; max-height: 60vh; z-index: 1000;
+             background: var(--background-fill-primary, #fff); border-top: 2px solid var(--border-color-primary, #e5e7eb);
+             box-shadow: 0 -4px 16px rgba(0, 0, 0, 0.2); padding: 8px 12px; transform: translateY(110%);
+             transition: transform 0.2s; min-width: 0 !important; }
+  #qa-side.qa-open { transform: none; }
+  #qa-panel-close { display: block; }
+}
 """
 
-# Clicking any `a.qa-cite` (in the chat, the outline, search results or the
-# responsibility table) writes {doc, label, quote} into the hidden textbox and
-# presses the hidden button, whose handler fills the clause panel.
+# The page says it is Chinese before anything renders (gradio's template says lang="en").
+HEAD = '<script>document.documentElement.lang = "zh-CN";</script>'
+
+# Clicks on links in the chat, outline, search results and tables:
+# - `a.qa-cite` writes {doc, label, quote} into a hidden textbox and presses the hidden button,
+#   whose handler fills the clause panel; the panel is brought into view (a drawer on phones);
+# - `a.qa-ask-standalone` asks a follow-up again as a question of its own.
 CLICK_JS = """
 () => {
   if (window.__qaCiteInstalled) return;
   window.__qaCiteInstalled = true;
+  const press = (target, button, value) => {
+    const box = document.querySelector(`#${target} textarea, #${target} input`);
+    const press = document.querySelector(`#${button}`);
+    if (!box || !press) return;
+    box.value = value;
+    box.dispatchEvent(new Event("input", {bubbles: true}));
+    setTimeout(() => press.click(), 0);
+  };
+  if (new URLSearchParams(location.search).get("clause")) {  // opened from a clause's link
+    const side = document.querySelector("#qa-side");
+    if (side) side.classList.add("qa-open");
+  }
+  const params = (link) => {
+    const href = link.getAttribute("href") || "";
+    return new URLSearchParams(href.slice(href.indexOf("?") + 1));
+  };
   document.addEventListener("click", (event) => {
-    const link = event.target && event.target.closest ? event.target.closest("a.qa-cite") : null;
+    const link = event.target && event.target.closest ? event.target.closest("a.qa-cite, a.qa-ask-standalone") : null;
     if (!link) return;
     event.preventDefault();
     event.stopPropagation();
-    const box = document.querySelector("#qa-cite-target textarea, #qa-cite-target input");
-    const button = document.querySelector("#qa-cite-button");
-    if (!box || !button) return;
-    const href = link.getAttribute("href") || "";
-    const params = new URLSearchParams(href.slice(href.indexOf("?") + 1));
-    box.value = JSON.stringify({doc: params.get("doc") || "", label: params.get("label") || "",
-                                quote: params.get("quote") || ""});
-    box.dispatchEvent(new Event("input", {bubbles: true}));
-    setTimeout(() => button.click(), 0);
+    const p = params(link);
+    if (link.classList.contains("qa-ask-standalone")) {
+      press("qa-standalone-target", "qa-standalone-button", p.get("question") || "");
+      return;
+    }
+    press("qa-cite-target", "qa-cite-button",
+          JSON.stringify({doc: p.get("doc") || "", label: p.get("label") || "", quote: p.get("quote") || ""}));
+    const side = document.querySelector("#qa-side");
+    if (!side) return;
+    side.classList.add("qa-open");
+    const box = side.getBoundingClientRect();
+    if (box.top < 0 || box.top > window.innerHeight - 80) side.scrollIntoView({block: "start"});
   }, true);
 }
 """
+CLOSE_PANEL_JS = "() => { const s = document.querySelector('#qa-side'); if (s) s.classList.remove('qa-open'); }"
 
 
-# --- streaming ------------------------------------------------------------------
+# --- files offered for download ----------------------------------------------------------
 
 
-def stream_answer(assistant: Assistant, question: str, **ask_kwargs: Any) -> Iterator[str | Answer]:
-    """Run `assistant.ask` in a worker thread; yield the text so far after each token, then the Answer.
+class ConversationFiles:
+    """A saved conversation as Markdown and Word files to download, rewritten after each answer."""
 
-    Exceptions from `ask` are re-raised here, in the caller's thread.
-    """
-    events: queue.Queue = queue.Queue()
+    def __init__(self) -> None:
+        self._folder = tempfile.TemporaryDirectory(prefix="qa-ui-")  # removed when the app exits
 
-    def work() -> None:
-        try:
-            events.put(("answer", assistant.ask(question, on_token=lambda t: events.put(("token", t)), **ask_kwargs)))
-        except BaseException as error:  # handed to the caller, who decides how to show it
-            events.put(("error", error))
+    def write(self, saved: SavedConversation) -> tuple[str, str]:
+        folder = Path(self._folder.name) / saved.id
+        folder.mkdir(exist_ok=True)
+        name = export_name(saved.title)
+        markdown, word = folder / f"{name}.md", folder / f"{name}.docx"
+        markdown.write_text(to_markdown(saved), encoding="utf-8")
+        word.write_bytes(to_docx(saved))
+        return str(markdown), str(word)
 
-    threading.Thread(target=work, name="qa-ask", daemon=True).start()
-    text = ""
-    while True:
-        kind, value = events.get(timeout=STREAM_TIMEOUT_S)
-        if kind == "token":
-            text += value
-            yield text
-        elif kind == "answer":
-            yield value
+
+# --- the page -----------------------------------------------------------------------------
+
+
+def build_app(assistant: Assistant, store: Store) -> gr.Blocks:
+    """The Gradio Blocks over `assistant`, saving conversations and feedback in `store`.
+    Serve it with `app.launch(**page_options(), ...)` or mount it (`mount_options()`)."""
+    with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
+        gr.Markdown(f"## {TITLE}\n基于已索引的政策文件回答问题，每句回答都标注条款出处；点击［条款编号］可查看原文。")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3):
+                with gr.Tabs():
+                    with gr.Tab("问答", id="chat"):
+                        chat = _chat_tab(app, assistant, store)
+                    with gr.Tab("文档", id="docs"):
+                        _documents_tab(assistant)
+                    with gr.Tab("部门职责", id="owners"):
+                        _owners_tab(app, assistant)
+                    with gr.Tab("设置", id="settings"):
+                        top_k, backend = _settings_tab(assistant.settings)
+            with gr.Column(scale=2, elem_id="qa-side"):
+                with gr.Row():
+                    gr.Markdown("#### 条款原文")
+                    close = gr.Button("关闭", size="sm", elem_id="qa-panel-close", scale=0, min_width=60)
+                panel = gr.HTML(fmt.panel_message_html("点击回答或目录中的［条款编号］，在这里查看条款原文。"),
+                                label="条款原文", elem_id="qa-clause-panel")
+                cite_target = gr.Textbox(visible="hidden", elem_id="qa-cite-target")
+                cite_button = gr.Button("show clause", visible="hidden", elem_id="qa-cite-button")
+        chat(top_k, backend, panel)
+        close.click(None, js=CLOSE_PANEL_JS)
+        cite_button.click(lambda payload: _clause_panel(assistant, payload), inputs=cite_target, outputs=panel,
+                          concurrency_limit=None)
+        def linked_clause(request: gr.Request):  # gradio passes the request to a parameter annotated so
+            return _linked_clause(assistant, request)
+
+        app.load(linked_clause, outputs=panel)
+        app.load(None, js=CLICK_JS)
+    return app
+
+
+def _chat_tab(app: gr.Blocks, assistant: Assistant, store: Store):
+    """The chat and its saved conversations; returns a function that wires the events once the
+    settings' top-k and backend controls and the clause panel exist."""
+    files = ConversationFiles()
+    session = gr.State(ChatSession)  # one per browser tab, shared by its events
+    saved_id = gr.BrowserState("", storage_key="qa-conversation")  # survives a reload
+    rated = gr.State(None)  # (turn id, rating) of the last 👍/👎, for its comment
+    with gr.Row():
+        conversations = gr.Dropdown(label="历史对话", choices=[], value=None, elem_id="qa-conversations", scale=4)
+        new = gr.Button("新对话", size="sm", elem_id="qa-new", scale=1, min_width=80)
+    chatbot = gr.Chatbot(
+        label="对话", elem_id="qa-chat", height=520, render_markdown=False, sanitize_html=True,
+        latex_delimiters=[], feedback_options=("Like", "Dislike"), group_consecutive_messages=False,
+        buttons=["copy"], placeholder="请输入关于政策文件的问题，例如下方的示例。")
+    with gr.Row(visible=False, elem_id="qa-comment-row") as comment_row:
+        comment = gr.Textbox(placeholder="可选：说明这条回答好在哪里或错在哪里", show_label=False, elem_id="qa-comment", scale=5)
+        comment_send = gr.Button("提交说明", size="sm", elem_id="qa-comment-send", scale=1, min_width=80)
+    thanks = gr.Markdown(elem_id="qa-feedback-note")
+    with gr.Row():
+        question = gr.Textbox(placeholder="输入问题，回车发送；回答时可继续输入", show_label=False, elem_id="qa-question",
+                              scale=5, max_lines=4, autofocus=True)
+        send = gr.Button("发送", variant="primary", elem_id="qa-send", scale=1, min_width=70)
+        stop = gr.Button("停止", variant="stop", elem_id="qa-stop", scale=1, min_width=70)
+    with gr.Row():
+        example_buttons = [gr.Button(q, size="sm", elem_classes=["qa-example"]) for q in EXAMPLES]
+    with gr.Row():
+        markdown_file = gr.DownloadButton("导出 Markdown", size="sm", elem_id="qa-export-md", interactive=False)
+        word_file = gr.DownloadButton("导出 Word", size="sm", elem_id="qa-export-docx", interactive=False)
+    standalone_target = gr.Textbox(visible="hidden", elem_id="qa-standalone-target")
+    standalone_button = gr.Button("ask standalone", visible="hidden", elem_id="qa-standalone-button")
+
+    def listing(selected: str | None):
+        choices = [(f"{c.title or '（无标题）'} · {when(c.updated)}", c.id) for c in store.conversations()]
+        return gr.update(choices=choices, value=selected if selected in {v for _, v in choices} else None)
+
+    def exports(conversation_id: str | None):
+        if not conversation_id:
+            return gr.update(value=None, interactive=False), gr.update(value=None, interactive=False)
+        markdown, word = files.write(store.conversation(conversation_id))
+        return gr.update(value=markdown, interactive=True), gr.update(value=word, interactive=True)
+
+    def shown(s: ChatSession):
+        """Everything that changes when the conversation does."""
+        return (s.messages(), listing(s.conversation_id), s.conversation_id or "", *exports(s.conversation_id))
+
+    def accept(message: str, s: ChatSession):
+        s.enqueue(message or "")
+        return "", s.messages()
+
+    def accept_standalone(message: str, s: ChatSession):
+        s.enqueue(message or "", standalone=True)
+        return s.messages()
+
+    def answer_waiting(s: ChatSession, top_k: float, backend: str):
+        """Answer the queued questions one after another; a run already going picks up new ones."""
+        run = s.start()
+        if run is None:
+            yield (gr.skip(),) * 5
             return
-        else:
-            raise value
+        while (next_one := s.next_question(run)) is not None:
+            pending, exchange = next_one
+            yield s.messages(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            try:
+                for item in stream_answer(assistant, pending.question, history=s.history_for(pending),
+                                          top_k=int(top_k) if top_k else None, backend=backend or None):
+                    if not s.current(run):  # stopped: what the worker says now is ignored
+                        yield s.messages(), gr.skip(), gr.skip(), gr.skip(), gr.skip()  # over any update in flight
+                        return
+                    if isinstance(item, str):
+                        s.streamed(exchange, item)
+                        yield s.messages(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+                        continue
+                    conversation_id = s.conversation_id or store.new_conversation()
+                    s.answered(exchange, item, store.add_turn(conversation_id, item))
+            except QAError as error:
+                s.failed(exchange, fmt.web_message(str(error)))
+            except Exception:
+                log.exception("answering %r failed", pending.question[:200])
+                s.failed(exchange, ERROR_MESSAGE)
+            if s.current(run):
+                yield shown(s)
 
+    def stopped(s: ChatSession):
+        s.stop()
+        return s.messages()
 
-# --- responsibility map -------------------------------------------------------------
+    def fresh(s: ChatSession):
+        s.reset()
+        return (*shown(s), fmt.panel_message_html("已开始新对话；之前的对话可在「历史对话」中找到。"))
 
-
-class ResponsibilityView:
-    """The 部门职责 tab's tables and CSV downloads over the assistant's responsibility map."""
-
-    def __init__(self, assistant: Assistant):
-        self._assistant = assistant
-        self._downloads = tempfile.TemporaryDirectory(prefix="qa-ui-")  # removed when the app exits
-
-    def org_names(self) -> list[str]:
-        """Organisations in order of first mention (the issuing bodies come first)."""
-        return self._assistant.responsibility_map.orgs()
-
-    def table(self, org: str | None, label: str | None) -> tuple[str, str | None]:
-        """(HTML table, path of a CSV file of the same rows) for the filters."""
-        # Normalised here too so that 二(三)2 and 二（三）2 share one download file name.
-        label = normalise_label(label) if label and label.strip() else None
-        org = org.strip() if org and org.strip() else None
-        entries = self._assistant.orgs(org, label)
-        name = "-".join(["部门职责", *(re.sub(r'[\\/:*?"<>|\s]+', "_", x) for x in (org, label) if x)])
-        path = Path(self._downloads.name) / f"{name[:80]}.csv"
-        # Filtering runs on every keystroke and page load: one file per filter, rewritten
-        # (same filter, same rows), so the folder does not grow with each call. Writing
-        # a temporary file and renaming it means a download never sees half a file.
-        with tempfile.NamedTemporaryFile("w", encoding="utf-8", newline="", dir=self._downloads.name,
-                                         suffix=".part", delete=False) as part:
-            part.write(orgs_to_csv(entries))  # starts with a BOM so that Excel reads it as UTF-8
-        os.replace(part.name, path)
-        return fmt.org_rows_html(orgs_to_json(entries)), str(path)
-
-
-# --- the page ---------------------------------------------------------------------
-
-
-def build_app(assistant: Assistant) -> gr.Blocks:
-    """The Gradio Blocks over `assistant`. Serve it with `app.launch(**page_options(), ...)`."""
-    settings = assistant.settings
-    view = ResponsibilityView(assistant)
-    llm_ready = bool(settings.llm_base_url)
-
-    def respond(message: str, chat: list, asked: list[str], top_k: float, backend: str):
-        chat = list(chat or [])
-        asked = list(asked or [])
-        question = message or ""
-        chat.append({"role": "user", "content": fmt.question_html(question if question.strip() else "（空白问题）")})
-        chat.append({"role": "assistant", "content": fmt.pending_html()})
-        yield "", chat, asked
+    def reopen(conversation_id: str | None, s: ChatSession):
         try:
-            for item in stream_answer(assistant, question, history=list(asked) or None,
-                                      top_k=int(top_k) if top_k else None, backend=backend or None):
-                if isinstance(item, Answer):
-                    chat[-1] = {"role": "assistant", "content": fmt.answer_html(item)}
-                    # Earlier questions as the assistant understood them, so a chain of follow-ups keeps its topic.
-                    asked.append(item.standalone_question or item.question)
-                else:
-                    chat[-1] = {"role": "assistant", "content": fmt.streaming_html(item)}
-                yield "", chat, asked
-        except QAError as error:
-            chat[-1] = {"role": "assistant", "content": fmt.error_html(str(error))}
-            yield "", chat, asked
-        except Exception:
-            log.exception("answering %r failed", question[:200])
-            chat[-1] = {"role": "assistant", "content": fmt.error_html(ERROR_MESSAGE)}
-            yield "", chat, asked
+            if conversation_id:
+                s.load(store.conversation(conversation_id))
+            else:
+                s.reset()
+        except UnknownConversation:  # deleted meanwhile, or saved by another installation
+            s.reset()
+        return shown(s)
 
-    def open_clause(payload: str) -> str:
-        try:
-            wanted = json.loads(payload or "{}")
-            label, doc_id = str(wanted.get("label") or ""), str(wanted.get("doc") or "") or None
-            clause = assistant.show(label, doc_id)
-            return fmt.clause_panel_html(clause, wanted.get("quote") or None, assistant.document(clause.doc_id))
-        except QAError as error:
-            return fmt.panel_message_html(str(error))
-        except Exception:
-            log.exception("showing clause %r failed", (payload or "")[:200])
-            return fmt.panel_message_html("无法显示这个条款。")
+    def rate(s: ChatSession, like: gr.LikeData):
+        turn = s.turn_at(like.index if isinstance(like.index, int) else like.index[0])
+        if turn is None or like.liked not in (True, False):
+            return gr.update(visible=False), None, ""
+        rating = "up" if like.liked else "down"
+        store.add_feedback(turn, rating)
+        note = "感谢评价。" + ("欢迎补充说明错在哪里，帮助我们改进。" if rating == "down" else "")
+        return gr.update(visible=True), (turn, rating), note
 
+    def send_comment(text: str, last: tuple[int, str] | None):
+        if last is None or not (text or "").strip():
+            return gr.update(), "", "请先点 👍 或 👎，再填写说明。" if last is None else "说明为空，未提交。"
+        store.add_feedback(last[0], last[1], text)
+        return gr.update(visible=False), "", "说明已记录，谢谢。"
+
+    conversation_outputs = [chatbot, conversations, saved_id, markdown_file, word_file]
+
+    def wire(top_k, backend, panel):
+        answering = dict(fn=answer_waiting, inputs=[session, top_k, backend], outputs=conversation_outputs,
+                         concurrency_limit=ANSWERS_AT_ONCE)
+        for trigger in (question.submit, send.click):
+            trigger(accept, inputs=[question, session], outputs=[question, chatbot], queue=False,
+                    trigger_mode="multiple").then(**answering)
+        for button, text in zip(example_buttons, EXAMPLES):
+            button.click(lambda s, text=text: accept(text, s)[1], inputs=session, outputs=chatbot, queue=False,
+                         trigger_mode="multiple").then(**answering)
+        standalone_button.click(accept_standalone, inputs=[standalone_target, session], outputs=chatbot,
+                                queue=False, trigger_mode="multiple").then(**answering)
+        stop.click(stopped, inputs=session, outputs=chatbot, queue=False)
+        new.click(fresh, inputs=session, outputs=[*conversation_outputs, panel], queue=False)
+        chatbot.clear(fresh, inputs=session, outputs=[*conversation_outputs, panel], queue=False)
+        conversations.input(reopen, inputs=[conversations, session], outputs=conversation_outputs, queue=False)
+        chatbot.like(rate, inputs=session, outputs=[comment_row, rated, thanks], queue=False)
+        comment.submit(send_comment, inputs=[comment, rated], outputs=[comment_row, comment, thanks], queue=False)
+        comment_send.click(send_comment, inputs=[comment, rated], outputs=[comment_row, comment, thanks], queue=False)
+        app.load(reopen, inputs=[saved_id, session], outputs=conversation_outputs)
+
+    return wire
+
+
+def _linked_clause(assistant: Assistant, request: gr.Request):
+    """The clause named in the page's address (`?clause=二（三）2&doc=…`), if any."""
+    label = request.query_params.get("clause")
+    if not label:
+        return gr.skip()
+    return _clause_panel(assistant, json.dumps({"label": label, "doc": request.query_params.get("doc", "")}))
+
+
+def _clause_panel(assistant: Assistant, payload: str) -> str:
+    try:
+        wanted = json.loads(payload or "{}")
+        label, doc_id = str(wanted.get("label") or ""), str(wanted.get("doc") or "") or None
+        clause = assistant.show(label, doc_id)
+        return fmt.clause_panel_html(clause, wanted.get("quote") or None, assistant.document(clause.doc_id))
+    except QAError as error:
+        return fmt.panel_message_html(fmt.web_message(str(error)))
+    except Exception:
+        log.exception("showing clause %r failed", (payload or "")[:200])
+        return fmt.panel_message_html("无法显示这个条款。")
+
+
+def _documents_tab(assistant: Assistant) -> None:
     def search(query: str) -> str:
         try:
             return fmt.search_results_html(assistant.find(query), query)
@@ -226,110 +388,117 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         try:
             return fmt.outlines_html(assistant.documents, assistant.clauses)
         except QAError as error:
-            return fmt.panel_message_html(str(error))
+            return fmt.panel_message_html(fmt.web_message(str(error)))
         except Exception:
             log.exception("listing the documents failed")
             return fmt.panel_message_html("无法显示文档目录。")
 
-    def filter_orgs(org: str | None, label: str | None):
-        try:
-            table, csv_path = view.table(org, label)
-            return table, gr.update(value=csv_path, interactive=True)
-        except QAError as error:
-            return fmt.panel_message_html(str(error)), gr.update(value=None, interactive=False)
-        except Exception:
-            log.exception("responsibility map (%r, %r) failed", org, label)
-            return fmt.panel_message_html("无法生成部门职责表。"), gr.update(value=None, interactive=False)
+    with gr.Row():
+        search_box = gr.Textbox(placeholder="在条款中搜索关键词，多个关键词用空格分隔", show_label=False,
+                                elem_id="qa-search", scale=5)
+        search_button = gr.Button("搜索", elem_id="qa-search-button", scale=1, min_width=80)
+    results = gr.HTML(elem_id="qa-search-results")
+    gr.HTML(outlines, elem_id="qa-outline")
+    search_box.submit(search, inputs=search_box, outputs=results)
+    search_button.click(search, inputs=search_box, outputs=results)
 
-    def org_choices():
+
+def _owners_tab(app: gr.Blocks, assistant: Assistant) -> None:
+    view = ResponsibilityView(assistant)
+
+    def who(query: str) -> str:
         try:
-            return gr.update(choices=[("（全部部门）", "")] + view.org_names())
+            return fmt.who_html(who_to_json(assistant.who(query)))
+        except QAError as error:
+            return fmt.panel_message_html(fmt.web_message(str(error)))
+        except Exception:
+            log.exception("who owns %r failed", (query or "")[:200])
+            return fmt.panel_message_html("查询出错，请稍后再试。")
+
+    def table(group: str, org: str | None, label: str | None, sort: str, page: int):
+        group = None if group == ALL else group
+        try:
+            shown = view.page(org, label, group, sort, page)
+            csv = gr.update(value=view.csv_file(org, label), interactive=True)
+            return fmt.owner_table_html(shown), shown.page, csv
+        except QAError as error:
+            return fmt.panel_message_html(fmt.web_message(str(error))), 1, gr.update(value=None, interactive=False)
+        except Exception:
+            log.exception("responsibility table (%r, %r) failed", org, label)
+            return fmt.panel_message_html("无法生成部门职责表。"), 1, gr.update(value=None, interactive=False)
+
+    def choices(group: str):
+        try:
+            names = [n for g in GROUPS for n in view.names(g)] if group == ALL else view.names(group)
+            labels = [c.clause_label for c in assistant.clauses]
+            return (gr.update(choices=[(ALL, "")] + names, value=""),
+                    gr.update(choices=[(ALL, "")] + list(dict.fromkeys(labels))))
         except Exception:
             log.exception("listing organisations failed")
-            return gr.update()
+            return gr.update(), gr.update()
 
-    with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
-        gr.Markdown(f"## {TITLE}\n基于已索引的政策文件回答问题，每句回答都标注条款出处；点击［条款编号］可查看原文。")
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=3):
-                with gr.Tabs():
-                    with gr.Tab("问答", id="chat"):
-                        chatbot = gr.Chatbot(
-                            label="对话", elem_id="qa-chat", height=520, render_markdown=False,
-                            sanitize_html=True, latex_delimiters=[], feedback_options=None,
-                            group_consecutive_messages=False, buttons=[],
-                            placeholder="请输入关于政策文件的问题，例如下方的示例。")
-                        with gr.Row():
-                            question = gr.Textbox(placeholder="输入问题，回车发送", show_label=False,
-                                                  elem_id="qa-question", scale=5, max_lines=4, autofocus=True)
-                            send = gr.Button("发送", variant="primary", elem_id="qa-send", scale=1, min_width=80)
-                        with gr.Row():
-                            example_buttons = [gr.Button(q, size="sm", elem_classes=["qa-example"])
-                                               for q in EXAMPLES]
-                        clear = gr.Button("清空对话", size="sm", elem_id="qa-clear")
-                    with gr.Tab("文档", id="docs"):
-                        with gr.Row():
-                            search_box = gr.Textbox(placeholder="在条款中搜索关键词，多个关键词用空格分隔",
-                                                    show_label=False, elem_id="qa-search", scale=5)
-                            search_button = gr.Button("搜索", elem_id="qa-search-button", scale=1, min_width=80)
-                        search_results = gr.HTML(elem_id="qa-search-results")
-                        gr.HTML(outlines, elem_id="qa-outline")
-                    with gr.Tab("部门职责", id="owners"):
-                        gr.Markdown("各部门在文件中承担的职责：按部门（可输入简称）或按条款编号筛选。")
-                        with gr.Row():
-                            org_box = gr.Dropdown(label="部门", choices=[], value=None, allow_custom_value=True,
-                                                  elem_id="qa-org", scale=3)
-                            label_box = gr.Textbox(label="条款编号", placeholder="如 二（三）2",
-                                                   elem_id="qa-org-label", scale=2)
-                            org_button = gr.Button("筛选", elem_id="qa-org-button", scale=1, min_width=80)
-                        org_csv = gr.DownloadButton("下载 CSV", elem_id="qa-org-csv", size="sm")
-                        org_table = gr.HTML(elem_id="qa-org-table")
-                    with gr.Tab("设置", id="settings"):
-                        if not llm_ready:
-                            backend_note = "未配置大模型服务（llm_base_url），只能使用离线的抽取式回答。"
-                        else:
-                            backend_note = "大模型失败时会自动改用抽取式回答，并在回答上方提示。"
-                        backend = gr.Radio(
-                            choices=[("抽取式（离线）", "extractive"), ("大模型（LLM）", "llm")],
-                            value=settings.effective_answer_backend, label="回答方式", info=backend_note,
-                            interactive=llm_ready, elem_id="qa-backend")
-                        top_k = gr.Slider(1, max(20, settings.top_k), value=settings.top_k, step=1, label="检索条款数（top-k）",
-                                          elem_id="qa-top-k")
-                        gr.JSON(value=settings.public_view(), label="当前配置（密钥已隐藏）")
-            with gr.Column(scale=2, elem_id="qa-side"):
-                gr.Markdown("#### 条款原文")
-                panel = gr.HTML(fmt.panel_message_html("点击回答或目录中的［条款编号］，在这里查看条款原文。"),
-                                label="条款原文", elem_id="qa-clause-panel")
-                cite_target = gr.Textbox(visible="hidden", elem_id="qa-cite-target")
-                cite_button = gr.Button("show clause", visible="hidden", elem_id="qa-cite-button")
+    gr.Markdown("**谁负责这项措施？** 输入措施或任务，列出条款点名的单位及方案的总体分工。")
+    with gr.Row():
+        who_box = gr.Textbox(placeholder="如 盐湖产业、科技援疆、绩效评估", show_label=False, elem_id="qa-who", scale=5)
+        who_button = gr.Button("查询", elem_id="qa-who-button", scale=1, min_width=80)
+    who_result = gr.HTML(elem_id="qa-who-result")
+    gr.Markdown("**各单位的职责**：按类别、单位（可输入简称）或条款筛选，可排序、翻页、下载。")
+    with gr.Row():
+        group_box = gr.Radio([ALL, *GROUPS], value=ALL, label="类别", elem_id="qa-org-group", scale=2)
+        org_box = gr.Dropdown(label="单位或地区", choices=[(ALL, "")], value="", allow_custom_value=True,
+                              elem_id="qa-org", scale=3)
+        label_box = gr.Dropdown(label="条款", choices=[(ALL, "")], value="", elem_id="qa-org-label", scale=2)
+    with gr.Row():
+        sort_box = gr.Radio(list(SORTS), value=SORTS[0], label="排序", elem_id="qa-org-sort", scale=3)
+        previous = gr.Button("上一页", size="sm", elem_id="qa-org-previous", scale=1, min_width=70)
+        following = gr.Button("下一页", size="sm", elem_id="qa-org-next", scale=1, min_width=70)
+        csv_button = gr.DownloadButton("下载 CSV", size="sm", elem_id="qa-org-csv", scale=1, min_width=90)
+    page = gr.State(1)
+    owners_table = gr.HTML(elem_id="qa-org-table")
 
-        asked = gr.State([])
-        chat_io = dict(inputs=[question, chatbot, asked, top_k, backend], outputs=[question, chatbot, asked])
-        question.submit(respond, **chat_io)
-        send.click(respond, **chat_io)
-        for button, text in zip(example_buttons, EXAMPLES):
-            button.click(lambda text=text: text, outputs=question, queue=False).then(respond, **chat_io)
-        clear.click(lambda: ([], [], fmt.panel_message_html("对话已清空。")), outputs=[chatbot, asked, panel],
-                    queue=False)
-        chatbot.clear(lambda: [], outputs=asked, queue=False)  # the chat's own trash button
-        cite_button.click(open_clause, inputs=cite_target, outputs=panel, concurrency_limit=None)
-        search_box.submit(search, inputs=search_box, outputs=search_results)
-        search_button.click(search, inputs=search_box, outputs=search_results)
-        org_button.click(filter_orgs, inputs=[org_box, label_box], outputs=[org_table, org_csv])
-        label_box.submit(filter_orgs, inputs=[org_box, label_box], outputs=[org_table, org_csv])
-        org_box.input(filter_orgs, inputs=[org_box, label_box], outputs=[org_table, org_csv])
-        app.load(org_choices, outputs=org_box).then(filter_orgs, inputs=[org_box, label_box],
-                                                     outputs=[org_table, org_csv])
-        app.load(None, js=CLICK_JS)
-    return app
+    filters = [group_box, org_box, label_box, sort_box]
+    outputs = [owners_table, page, csv_button]
+    who_box.submit(who, inputs=who_box, outputs=who_result)
+    who_button.click(who, inputs=who_box, outputs=who_result)
+    for control in (org_box, label_box, sort_box):
+        control.input(lambda *f: table(*f, 1), inputs=filters, outputs=outputs)
+    group_box.input(choices, inputs=group_box, outputs=[org_box, label_box]).then(
+        lambda *f: table(*f, 1), inputs=filters, outputs=outputs)
+    previous.click(lambda *f: table(*f[:-1], f[-1] - 1), inputs=[*filters, page], outputs=outputs)
+    following.click(lambda *f: table(*f[:-1], f[-1] + 1), inputs=[*filters, page], outputs=outputs)
+    app.load(choices, inputs=group_box, outputs=[org_box, label_box]).then(
+        lambda *f: table(*f, 1), inputs=filters, outputs=outputs)
+
+
+def _settings_tab(settings: Settings):
+    llm_ready = bool(settings.llm_base_url)
+    if not llm_ready:
+        note = "未配置大模型服务（llm_base_url），只能使用离线的抽取式回答。"
+    else:
+        note = "大模型失败时会自动改用抽取式回答，并在回答上方提示。"
+    backend = gr.Radio(choices=[(shown, name) for name, shown in ANSWER_BACKENDS.items()],
+                       value=settings.effective_answer_backend, label="回答方式", info=note, interactive=llm_ready,
+                       elem_id="qa-backend")
+    top_k = gr.Slider(1, max(20, settings.top_k), value=settings.top_k, step=1, label="检索条款数（top-k）",
+                      elem_id="qa-top-k")
+    gr.JSON(value=settings.public_view(), label="当前配置（密钥已隐藏）")
+    return top_k, backend
+
+
+# --- serving --------------------------------------------------------------------------------
+
+
+def mount_options() -> dict:
+    """Arguments every serving of the app needs besides where to listen, both for
+    `Blocks.launch()` and for `gr.mount_gradio_app()`: the look (gradio 6 takes theme, css
+    and head there), and nothing recorded: no run history kept in the browser, no MCP server."""
+    return {"theme": THEME, "css": CSS, "head": HEAD, "show_error": False, "ssr_mode": False, "mcp_server": False,
+            "pwa": False, "footer_links": [], "run_history": False}
 
 
 def page_options() -> dict:
-    """`Blocks.launch()` arguments every serving of the app needs besides where to listen:
-    the look (gradio 6 takes theme and css at launch), and nothing shared or
-    recorded: no share link, no run history kept in the browser, no MCP server."""
-    return {"theme": THEME, "css": CSS, "share": False, "show_error": False, "ssr_mode": False,
-            "mcp_server": False, "pwa": False, "footer_links": [], "run_history": False}
+    """`Blocks.launch()` arguments: `mount_options()` and no share link."""
+    return {**mount_options(), "share": False}
 
 
 def parse_auth(auth: str) -> tuple[str, str] | None:
@@ -353,7 +522,8 @@ def is_loopback(host: str) -> bool:
 
 def launch(settings: Settings, assistant: Assistant | None = None, *, block: bool = True,
            **launch_kwargs) -> gr.Blocks:
-    """Serve the app on settings.ui_host:ui_port, with a login page when settings.ui_auth is set.
+    """Serve the app on settings.ui_host:ui_port, with a login page when settings.ui_auth is set;
+    conversations are saved in settings.data_dir.
 
     With `block=True` (the CLI) this returns only when the server stops; with
     `block=False` it returns the running app at once (call `.close()` to stop it).
@@ -361,24 +531,23 @@ def launch(settings: Settings, assistant: Assistant | None = None, *, block: boo
     auth = parse_auth(settings.ui_auth)
     assistant = assistant or Assistant(settings)
     assistant.documents  # load (or build) the index before the page is served
-    # Load the embedding model and retriever now so the first question is not slow.
-    threading.Thread(target=_warm_up, args=(assistant,), name="qa-warm-up", daemon=True).start()
+    threading.Thread(target=warm_up, args=(assistant,), name="qa-warm-up", daemon=True).start()
     if not is_loopback(settings.ui_host):
         log.warning("界面监听在 %s，局域网中的其他机器也能访问%s。", settings.ui_host,
                     "" if auth else "（未设置登录口令，可用 --auth 用户名:密码）")
-    app = build_app(assistant)
-    # One answer at a time: requests queue (the page shows their place) rather than share the models.
-    app.queue(default_concurrency_limit=1).launch(
+    app = build_app(assistant, Store(settings.data_dir))
+    app.queue().launch(
         server_name=settings.ui_host, server_port=settings.ui_port, auth=auth, prevent_thread_lock=not block,
         **{**page_options(), **launch_kwargs})
     return app
 
 
-def _warm_up(assistant: Assistant) -> None:
+def warm_up(assistant: Assistant) -> None:
+    """Load the embedding model and the retriever, so the first question is not slow."""
     try:
         assistant.search("东西部科技合作", top_k=1)
     except Exception:
         log.exception("warm-up search failed")
 
 
-__all__ = ["EXAMPLES", "build_app", "launch", "page_options", "parse_auth", "stream_answer"]
+__all__ = ["EXAMPLES", "build_app", "launch", "mount_options", "page_options", "parse_auth", "stream_answer"]

@@ -31,6 +31,18 @@ class IndexUnavailable(QAError):
     exit_code = 5
 
 
+class IndexBusy(QAError):
+    """Another ingest holds the index's lock for longer than we wait."""
+
+    exit_code = 7
+
+
+class IndexWriteFailed(QAError):
+    """A new build could not be written (disk full, no permission); the live index is unchanged."""
+
+    exit_code = 8
+
+
 class ConfigError(QAError):
     """A setting has a value the assistant cannot use."""
 

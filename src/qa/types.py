@@ -5,12 +5,20 @@ tested, cached or swapped without knowing how its neighbours work.
 """
 from __future__ import annotations
 
+from typing import Sequence
+
 from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
 class Document:
-    """One cleaned document (a notice, a plan) with its bibliographic metadata."""
+    """One cleaned document (a notice, a plan, a law) with its bibliographic metadata.
+
+    A law's `date` is the date of its version and `issuing_bodies` the body that
+    adopted it; `history` keeps its adoption and amendment lines as written.
+    `cite_as` is how citations name the document ("" for the primary document,
+    whose clauses are cited by label alone).
+    """
 
     doc_id: str
     title: str
@@ -20,7 +28,16 @@ class Document:
     date: str = ""  # ISO date, e.g. 2022-03-03
     source_url: str = ""
     source_path: str = ""
-    kind: str = ""  # "notice", "plan" or "" when unknown
+    kind: str = ""  # "notice", "plan", "law" (laws and regulations) or "" when unknown
+    short_title: str = ""  # the name people use: 科学技术进步法 for 中华人民共和国科学技术进步法
+    history: tuple[str, ...] = ()
+    cite_as: str = ""
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Document":
+        """The inverse of `dataclasses.asdict` (JSON turns tuples into lists)."""
+        return cls(**{**data, "issuing_bodies": tuple(data.get("issuing_bodies", ())),
+                      "history": tuple(data.get("history", ()))})
 
 
 @dataclass(frozen=True)
@@ -30,7 +47,8 @@ class Clause:
     `clause_label` is in the document's own numbering joined top-down with
     full-width brackets (二（三）2); `heading_path` holds the headings from the
     top of the document down to this clause; `start`/`end` are offsets into the
-    cleaned `Document.text`, so `doc.text[start:end] == text`.
+    cleaned `Document.text`, so `doc.text[start:end] == text`. `doc_name` is
+    the document's `cite_as`: citations of a law name it (［科学技术进步法 第六条］).
     """
 
     doc_id: str
@@ -40,15 +58,33 @@ class Clause:
     start: int
     end: int
     doc_title: str = ""
+    doc_name: str = ""
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Clause":
+        """A clause from its stored form (extra keys, such as the search text, are ignored)."""
+        return cls(data["doc_id"], data["clause_label"], tuple(data["heading_path"]), data["text"],
+                   data["start"], data["end"], data.get("doc_title", ""), data.get("doc_name", ""))
 
     @property
     def path_text(self) -> str:
-        return " › ".join(self.heading_path)
+        """《科学技术进步法》 › 第一章 总则 › 第六条; a document cited by label alone has no name here."""
+        top = (f"《{self.doc_name}》",) if self.doc_name else ()
+        return " › ".join((*top, *self.heading_path))
+
+    @property
+    def citation_label(self) -> str:
+        """What a citation mark holds: 科学技术进步法 第六条, or 二（三）2 in the primary document."""
+        return cite_label(self.doc_name, self.clause_label)
 
     @property
     def key(self) -> str:
         """Unique id of the clause across the corpus."""
         return f"{self.doc_id}#{self.clause_label}"
+
+
+def cite_label(doc_name: str, clause_label: str) -> str:
+    return f"{doc_name} {clause_label}" if doc_name else clause_label
 
 
 @dataclass(frozen=True)
@@ -59,6 +95,35 @@ class Hit:
     score: float
     bm25_score: float = 0.0
     dense_score: float = 0.0
+
+
+# Only clauses retrieved about as well as the best one are the measure asked about: the
+# fifth-best clause for 盐湖产业 is not a 盐湖 measure.
+CLOSE_SCORE_RATIO = 0.8
+
+
+def close_hits(hits: Sequence[Hit]) -> list[Hit]:
+    """The hits scoring at least `CLOSE_SCORE_RATIO` of the best: the measures a question is about.
+    `qa who` and ownership answers in chat both use this, so they name the same owners."""
+    hits = list(hits)
+    return [h for h in hits if h.score >= CLOSE_SCORE_RATIO * hits[0].score] if hits else []
+
+
+@dataclass(frozen=True)
+class Support:
+    """How one sentence of a generated answer is backed by the clause it cites.
+
+    Extractive answers quote clauses verbatim and carry none; every sentence of an
+    LLM answer that is shown has one per clause it cites."""
+
+    sentence: str  # the sentence as shown, citation marks removed
+    overlap: float  # share of its content words (by characters) found in the clause
+    facts: tuple[str, ...] = ()  # numbers, organisations and places it names, each found in the clause
+    label_added: bool = False  # the model cited nothing (or the wrong clause); the check chose this one
+
+    def to_json(self) -> dict:
+        return {"sentence": self.sentence, "overlap": round(self.overlap, 3), "facts": list(self.facts),
+                "label_added": self.label_added}
 
 
 @dataclass(frozen=True)
@@ -72,21 +137,29 @@ class Citation:
     clause_text: str
     quote: str | None = None
     score: float = 0.0
+    support: tuple[Support, ...] = ()  # the checked sentences of a generated answer that cite it
+    doc_name: str = ""
 
     @classmethod
-    def of(cls, hit: Hit, quote: str | None = None) -> "Citation":
+    def of(cls, hit: Hit, quote: str | None = None, support: tuple[Support, ...] = ()) -> "Citation":
         c = hit.clause
-        return cls(c.doc_id, c.doc_title, c.clause_label, c.heading_path, c.text, quote, hit.score)
+        return cls(c.doc_id, c.doc_title, c.clause_label, c.heading_path, c.text, quote, hit.score, support, c.doc_name)
+
+    @property
+    def citation_label(self) -> str:
+        return cite_label(self.doc_name, self.clause_label)
 
     def to_json(self) -> dict:
         return {
             "doc": self.doc_id,
             "doc_title": self.doc_title,
             "label": self.clause_label,
-            "path": " › ".join(self.heading_path),
+            "cite": self.citation_label,
+            "path": " › ".join(((f"《{self.doc_name}》",) if self.doc_name else ()) + self.heading_path),
             "text": self.clause_text,
             "quote": self.quote,
             "score": round(self.score, 4),
+            "support": [s.to_json() for s in self.support],
         }
 
 

@@ -1,0 +1,1 @@
+"""The `qa` command: a thin shell over the library (see `qa.cli.main`)."""

@@ -1,0 +1,1 @@
+"""Regression evaluation: question sets, metrics, runs, the baseline gate, reports."""

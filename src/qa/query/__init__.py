@@ -1,0 +1,1 @@
+"""Understanding the question: validation, follow-ups and conversations, retrieval."""
