@@ -1,9 +1,11 @@
 """A browser tab's chat: questions queue while one is answered, stop ends an answer, saved turns come back."""
 from __future__ import annotations
 
+import threading
+
 from qa.saved.store import Store
 from qa.types import Answer, Citation
-from qa_ui.session import ChatSession
+from qa_ui.session import ChatSession, ChatSessions
 
 SALT = Citation("plan", "方案", "二（三）2", ("二、重点任务", "2.打造世界级盐湖产业基地"), "2.打造世界级盐湖产业基地。", score=1.0)
 FIRST = Answer("如何打造世界级盐湖产业基地？", "深化合作。［二（三）2］", (SALT,))
@@ -62,3 +64,30 @@ def test_a_saved_conversation_reopens_with_its_turns_for_feedback(tmp_path):
     assert "qa-cite" in session.messages()[1]["content"]
     session.reset()
     assert session.messages() == [] and session.conversation_id is None
+
+
+def test_a_tab_keeps_one_session_even_when_its_first_events_arrive_at_once():
+    # The page's load events reach the server together; each must find the same session.
+    sessions = ChatSessions()
+    barrier = threading.Barrier(16)
+    found = []
+
+    def first_event():
+        barrier.wait()
+        found.append(sessions.of("tab-1"))
+
+    threads = [threading.Thread(target=first_event) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({id(session) for session in found}) == 1
+    assert sessions.of("tab-2") is not found[0]
+
+
+def test_the_least_recently_used_tabs_are_forgotten_beyond_capacity():
+    sessions = ChatSessions(capacity=2)
+    first, second = sessions.of("a"), sessions.of("b")
+    assert sessions.of("a") is first  # "a" is now the most recently used
+    sessions.of("c")
+    assert sessions.of("a") is first and sessions.of("b") is not second

@@ -31,7 +31,7 @@ from qa.settings import ANSWER_BACKENDS
 
 from . import format as fmt
 from .owners_view import GROUPS, SORTS, ResponsibilityView
-from .session import ChatSession
+from .session import ChatSession, ChatSessions
 from .stream import stream_answer
 
 log = logging.getLogger(__name__)
@@ -219,7 +219,7 @@ def _chat_tab(app: gr.Blocks, assistant: Assistant, store: Store):
     """The chat and its saved conversations; returns a function that wires the events once the
     settings' top-k and backend controls and the clause panel exist."""
     files = ConversationFiles()
-    session = gr.State(ChatSession)  # one per browser tab, shared by its events
+    sessions = ChatSessions()  # one per browser tab, shared by its events
     saved_id = gr.BrowserState("", storage_key="qa-conversation")  # survives a reload
     rated = gr.State(None)  # (turn id, rating) of the last 👍/👎, for its comment
     with gr.Row():
@@ -260,16 +260,19 @@ def _chat_tab(app: gr.Blocks, assistant: Assistant, store: Store):
         """Everything that changes when the conversation does."""
         return (s.messages(), listing(s.conversation_id), s.conversation_id or "", *exports(s.conversation_id))
 
-    def accept(message: str, s: ChatSession):
+    def accept(message: str, request: gr.Request):
+        s = sessions.of(request.session_hash)
         s.enqueue(message or "")
         return "", s.messages()
 
-    def accept_standalone(message: str, s: ChatSession):
+    def accept_standalone(message: str, request: gr.Request):
+        s = sessions.of(request.session_hash)
         s.enqueue(message or "", standalone=True)
         return s.messages()
 
-    def answer_waiting(s: ChatSession, top_k: float, backend: str):
+    def answer_waiting(top_k: float, backend: str, request: gr.Request):
         """Answer the queued questions one after another; a run already going picks up new ones."""
+        s = sessions.of(request.session_hash)
         run = s.start()
         if run is None:
             yield (gr.skip(),) * 5
@@ -297,15 +300,18 @@ def _chat_tab(app: gr.Blocks, assistant: Assistant, store: Store):
             if s.current(run):
                 yield shown(s)
 
-    def stopped(s: ChatSession):
+    def stopped(request: gr.Request):
+        s = sessions.of(request.session_hash)
         s.stop()
         return s.messages()
 
-    def fresh(s: ChatSession):
+    def fresh(request: gr.Request):
+        s = sessions.of(request.session_hash)
         s.reset()
         return (*shown(s), fmt.panel_message_html("已开始新对话；之前的对话可在「历史对话」中找到。"))
 
-    def reopen(conversation_id: str | None, s: ChatSession):
+    def reopen(conversation_id: str | None, request: gr.Request):
+        s = sessions.of(request.session_hash)
         try:
             if conversation_id:
                 s.load(store.conversation(conversation_id))
@@ -315,7 +321,8 @@ def _chat_tab(app: gr.Blocks, assistant: Assistant, store: Store):
             s.reset()
         return shown(s)
 
-    def rate(s: ChatSession, like: gr.LikeData):
+    def rate(like: gr.LikeData, request: gr.Request):
+        s = sessions.of(request.session_hash)
         turn = s.turn_at(like.index if isinstance(like.index, int) else like.index[0])
         if turn is None or like.liked not in (True, False):
             return gr.update(visible=False), None, ""
@@ -333,26 +340,33 @@ def _chat_tab(app: gr.Blocks, assistant: Assistant, store: Store):
     conversation_outputs = [chatbot, conversations, saved_id, markdown_file, word_file]
 
     def wire(top_k, backend, panel):
-        answering = dict(fn=answer_waiting, inputs=[session, top_k, backend], outputs=conversation_outputs,
+        answering = dict(fn=answer_waiting, inputs=[top_k, backend], outputs=conversation_outputs,
                          concurrency_limit=ANSWERS_AT_ONCE)
         for trigger in (question.submit, send.click):
-            trigger(accept, inputs=[question, session], outputs=[question, chatbot], queue=False,
+            trigger(accept, inputs=question, outputs=[question, chatbot], queue=False,
                     trigger_mode="multiple").then(**answering)
         for button, text in zip(example_buttons, EXAMPLES):
-            button.click(lambda s, text=text: accept(text, s)[1], inputs=session, outputs=chatbot, queue=False,
+            button.click(_asking(accept, text), outputs=chatbot, queue=False,
                          trigger_mode="multiple").then(**answering)
-        standalone_button.click(accept_standalone, inputs=[standalone_target, session], outputs=chatbot,
+        standalone_button.click(accept_standalone, inputs=standalone_target, outputs=chatbot,
                                 queue=False, trigger_mode="multiple").then(**answering)
-        stop.click(stopped, inputs=session, outputs=chatbot, queue=False)
-        new.click(fresh, inputs=session, outputs=[*conversation_outputs, panel], queue=False)
-        chatbot.clear(fresh, inputs=session, outputs=[*conversation_outputs, panel], queue=False)
-        conversations.input(reopen, inputs=[conversations, session], outputs=conversation_outputs, queue=False)
-        chatbot.like(rate, inputs=session, outputs=[comment_row, rated, thanks], queue=False)
+        stop.click(stopped, outputs=chatbot, queue=False)
+        new.click(fresh, outputs=[*conversation_outputs, panel], queue=False)
+        chatbot.clear(fresh, outputs=[*conversation_outputs, panel], queue=False)
+        conversations.input(reopen, inputs=conversations, outputs=conversation_outputs, queue=False)
+        chatbot.like(rate, outputs=[comment_row, rated, thanks], queue=False)
         comment.submit(send_comment, inputs=[comment, rated], outputs=[comment_row, comment, thanks], queue=False)
         comment_send.click(send_comment, inputs=[comment, rated], outputs=[comment_row, comment, thanks], queue=False)
-        app.load(reopen, inputs=[saved_id, session], outputs=conversation_outputs)
+        app.load(reopen, inputs=saved_id, outputs=conversation_outputs)
 
     return wire
+
+
+def _asking(accept, text: str):
+    """The click handler of an example button: `text` is sent as the tab's next question."""
+    def ask_example(request: gr.Request):  # gradio passes the request to a parameter annotated so
+        return accept(text, request)[1]
+    return ask_example
 
 
 def _linked_clause(assistant: Assistant, request: gr.Request):

@@ -8,7 +8,7 @@ knows which saved turn each answer is, for feedback, and which saved conversatio
 from __future__ import annotations
 
 import threading
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 
 from qa import Answer, Conversation
@@ -45,10 +45,6 @@ class ChatSession:
         self.waiting: deque[Pending] = deque()
         self.busy = False
         self.run = 0  # which answering run is current; stop() starts a new one
-
-    def __deepcopy__(self, memo: dict) -> "ChatSession":
-        # gradio deep-copies a State's fresh value; a session is shared by its tab's events, never copied.
-        return self
 
     # --- what the chat shows ----------------------------------------------------
 
@@ -149,3 +145,29 @@ class ChatSession:
             self.conversation = Conversation(saved.understood)
             self.exchanges = [Exchange(t.question, fmt.answer_html(t.saved_answer), t.saved_answer.text, t.id, True)
                               for t in saved.turns]
+
+
+class ChatSessions:
+    """Each browser tab's `ChatSession`, by gradio's session hash; the least recently used are forgotten
+    beyond `capacity` (their conversations stay saved and reopen from the store).
+
+    Not a `gr.State`: gradio 6 creates a tab's state holder without a lock, so when the page's load events
+    run at once two of them can each get a fresh session, and the conversation reopened after a reload is
+    lost to the next question (it was then answered without its history).
+    """
+
+    def __init__(self, capacity: int = 2000) -> None:
+        self._lock = threading.Lock()
+        self._sessions: OrderedDict[str, ChatSession] = OrderedDict()
+        self._capacity = capacity
+
+    def of(self, session_hash: str | None) -> ChatSession:
+        key = session_hash or ""
+        with self._lock:
+            session = self._sessions.get(key)
+            if session is None:
+                session = self._sessions[key] = ChatSession()
+                while len(self._sessions) > self._capacity:
+                    self._sessions.popitem(last=False)
+            self._sessions.move_to_end(key)
+            return session
