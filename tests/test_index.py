@@ -6,23 +6,7 @@ import pytest
 from qa import Assistant, IndexUnavailable, Settings
 from qa.ingest import index as index_module
 
-NOTICE = "关于推进科技合作的通知\n一、总体要求\n推动东西部科技合作，支持西部创新。\n二、重点任务\n（一）共建平台。支持宁夏与东部省市共建研发平台。\n（二）人才交流。支持新疆引进科研人才。"
-OTHER = "关于盐湖产业的通知\n一、总体要求\n提升盐湖钾、镁、锂资源开发利用水平。"
-
-
-@pytest.fixture
-def corpus(tmp_path):
-    folder = tmp_path / "corpus"
-    folder.mkdir()
-    (folder / "a.txt").write_text(NOTICE, encoding="utf-8")
-    (folder / "b.txt").write_text(OTHER, encoding="utf-8")
-    return folder
-
-
-@pytest.fixture
-def settings(tmp_path, corpus):
-    # Not a test of embedding quality: the fake embedder keeps these builds cheap.
-    return Settings.load({"index_dir": tmp_path / "index", "corpus_dir": corpus, "embedding_backend": "fake"})
+from tests.small_corpus import MORE, NOTICE, OTHER, corpus, settings  # noqa: F401  (fixtures)
 
 
 def test_manifest_records_hashes_model_parameters_and_versions(settings):
@@ -52,7 +36,7 @@ def test_reingest_skips_unchanged_and_reuses_vectors_of_unchanged_clauses(settin
 def test_interrupted_rebuild_keeps_the_old_index(settings, corpus, monkeypatch):
     assistant = Assistant(settings)
     first = assistant.ingest()
-    (corpus / "a.txt").write_text(NOTICE + "\n（三）成果转化。推动成果跨区域转化。", encoding="utf-8")
+    (corpus / "a.txt").write_text(NOTICE + MORE, encoding="utf-8")
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt  # as if the user pressed Ctrl-C half-way through the build
@@ -80,7 +64,7 @@ def test_failed_embedding_keeps_the_old_index(settings, corpus):
         def embed_passages(self, texts):
             raise RuntimeError("embedding crashed")
 
-    (corpus / "a.txt").write_text(NOTICE + "\n（三）成果转化。推动成果跨区域转化。", encoding="utf-8")
+    (corpus / "a.txt").write_text(NOTICE + MORE, encoding="utf-8")
     with pytest.raises(RuntimeError):
         Assistant(settings, embedder=Broken()).ingest()
     assert (settings.index_dir / "CURRENT").read_text().strip() == first.build

@@ -12,7 +12,7 @@ import pytest
 
 from qa import Assistant
 from qa.cli.main import main
-from tests.faults.conftest import live_build
+from tests.small_corpus import live_build
 
 
 def _truncate_half(path):

@@ -19,7 +19,7 @@ from qa.errors import IndexWriteFailed
 from qa.ingest import builds as builds_module
 from qa.ingest import index as index_module
 from qa.ingest.store import VectorWriteFailed
-from tests.faults.conftest import MORE, NOTICE, live_build
+from tests.small_corpus import MORE, NOTICE, live_build
 
 
 def _fail_with(error):

@@ -13,7 +13,7 @@ from qa import Assistant
 from qa.cli.main import main
 from qa.errors import IndexBusy
 from qa.ingest.builds import MARKER, ingest_lock
-from tests.faults.conftest import MORE, NOTICE, live_build
+from tests.small_corpus import MORE, NOTICE, live_build
 
 
 def _change(corpus):

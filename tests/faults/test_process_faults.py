@@ -16,7 +16,7 @@ import pytest
 
 from qa import Assistant
 from tests.conftest import REPO
-from tests.faults.conftest import MORE, NOTICE, live_build
+from tests.small_corpus import MORE, NOTICE, live_build
 from tests.faults.runner import PAUSE_AT
 
 # Where a build is killed, in the order an ingest reaches them (functions of qa.ingest.index).
