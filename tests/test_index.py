@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from qa import Assistant, IndexUnavailable, Settings
+from qa import Assistant, IndexUnavailable
 from qa.ingest import index as index_module
 
 from tests.small_corpus import MORE, NOTICE, OTHER, corpus, settings  # noqa: F401  (fixtures)
