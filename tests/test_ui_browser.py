@@ -127,6 +127,20 @@ def page(browser_context, base_url):
         yield page
 
 
+@pytest.fixture
+def histories_seen(assistant, monkeypatch):
+    """The history the page passed with each question, in order."""
+    seen: list = []
+    real_ask = assistant.ask
+
+    def recording_ask(question, *, history=(), doc_id=None, top_k=None, backend=None, on_token=None):
+        seen.append(list(history))
+        return real_ask(question, history=history, doc_id=doc_id, top_k=top_k, backend=backend, on_token=on_token)
+
+    monkeypatch.setattr(assistant, "ask", recording_ask)
+    return seen
+
+
 def serve(assistant, store: Store | None = None) -> tuple[str, object]:
     app = ui_app.build_app(assistant, store or Store(tempfile.mkdtemp(prefix="qa-ui-test-")))
     port = free_port()
@@ -204,15 +218,8 @@ def test_answer_cites_a_clause_that_opens_with_the_quote_highlighted(page):
     page.screenshot(path=str(ARTIFACTS / "ui-clause-panel.png"))
 
 
-def test_follow_up_passes_earlier_questions_and_clear_empties_the_chat(page, assistant, monkeypatch):
-    seen: list = []
-    real_ask = assistant.ask
-
-    def recording_ask(question, *, history=(), doc_id=None, top_k=None, backend=None, on_token=None):
-        seen.append(list(history))
-        return real_ask(question, history=history, doc_id=doc_id, top_k=top_k, backend=backend, on_token=on_token)
-
-    monkeypatch.setattr(assistant, "ask", recording_ask)
+def test_follow_up_passes_earlier_questions_and_clear_empties_the_chat(page, histories_seen):
+    seen = histories_seen
     ask(page, SALT_QUESTION)
     second = ask(page, "科技援藏有哪些重点任务？")
     assert seen == [[], [SALT_QUESTION]]
@@ -582,15 +589,8 @@ def test_reload_keeps_the_conversation_and_the_export_has_the_cited_clauses(page
     assert word.value.suggested_filename.endswith(".docx")
 
 
-def test_a_follow_up_can_be_asked_as_a_new_question(page, assistant, monkeypatch):
-    seen: list = []
-    real_ask = assistant.ask
-
-    def recording_ask(question, *, history=(), doc_id=None, top_k=None, backend=None, on_token=None):
-        seen.append(list(history))
-        return real_ask(question, history=history, doc_id=doc_id, top_k=top_k, backend=backend, on_token=on_token)
-
-    monkeypatch.setattr(assistant, "ask", recording_ask)
+def test_a_follow_up_can_be_asked_as_a_new_question(page, histories_seen):
+    seen = histories_seen
     ask(page, SALT_QUESTION)
     follow_up = ask(page, "那西藏呢？")
     follow_up.locator("a.qa-ask-standalone").click()
